@@ -1,0 +1,22 @@
+using System.CommandLine;
+using Basis.Cli.Commands;
+
+namespace Basis.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        RootCommand root = BuildRootCommand();
+        return root.Parse(args).Invoke();
+    }
+
+    public static RootCommand BuildRootCommand()
+    {
+        var root = new RootCommand("basis: reinforcement learning from verifiable rewards with BASIS advantages (one rollout per prompt, baselines from the rest of the batch).");
+        root.Subcommands.Add(MseBenchCommand.Create());
+        root.Subcommands.Add(ConfigCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
+        return root;
+    }
+}

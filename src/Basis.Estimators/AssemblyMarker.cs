@@ -1,0 +1,2 @@
+namespace Basis.Estimators;
+internal static class AssemblyMarker { }

@@ -1,0 +1,2 @@
+namespace Basis.Hocon;
+internal static class AssemblyMarker { }

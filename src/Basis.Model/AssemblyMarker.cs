@@ -1,0 +1,2 @@
+namespace Basis.Model;
+internal static class AssemblyMarker { }

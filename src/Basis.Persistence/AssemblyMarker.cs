@@ -1,0 +1,2 @@
+namespace Basis.Persistence;
+internal static class AssemblyMarker { }

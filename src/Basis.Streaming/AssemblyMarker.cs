@@ -1,0 +1,2 @@
+namespace Basis.Streaming;
+internal static class AssemblyMarker { }

@@ -1,0 +1,2 @@
+namespace Basis.Tasks;
+internal static class AssemblyMarker { }

@@ -1,0 +1,2 @@
+namespace Basis.Rollouts;
+internal static class AssemblyMarker { }

@@ -17,6 +17,7 @@ public static class Program
         root.Subcommands.Add(MseBenchCommand.Create());
         root.Subcommands.Add(ConfigCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
         return root;
     }
 }

@@ -1,0 +1,245 @@
+using System.CommandLine;
+using System.Globalization;
+using Basis.Hocon;
+using Basis.Hocon.Configuration;
+using Basis.Model.Checkpoints;
+using Basis.Model.Training;
+using Basis.Training.Run;
+using Microsoft.Extensions.Configuration;
+using Spectre.Console;
+
+namespace Basis.Cli.Commands;
+
+/// <summary><c>basis train</c>: SFT warm start, offline table, then one-rollout BASIS RL through the actor graph.</summary>
+internal static class TrainCommand
+{
+    public const string DefaultConfig = "hocon/local.conf";
+
+    public static Command Create()
+    {
+        var configOption = new Option<string[]>("--config")
+        {
+            Description = $"HOCON file layered on hocon/reference.conf (repeatable; later files win). Default: {DefaultConfig}.",
+            DefaultValueFactory = _ => [],
+        };
+        var runDirOption = new Option<string?>("--run-dir")
+        {
+            Description = "Run folder for the SFT cache, offline table, checkpoints, metrics.csv, plots and summary.json. Default: basis.run.run-dir.",
+        };
+        var command = new Command(
+            "train",
+            "Train the built-in policy on the synthetic arithmetic task: SFT warm start (cached in the run folder), the offline value table "
+            + "(cached), then RL with the configured advantage estimator (BASIS by default: one rollout per prompt) through the streaming graph. "
+            + "Shows live progress; Ctrl-C stops cleanly after saving a checkpoint (exit code 130). Exit code 1 on a configuration or run error.");
+        command.Options.Add(configOption);
+        command.Options.Add(runDirOption);
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            TextWriter error = parseResult.InvocationConfiguration.Error;
+            string[] files = parseResult.GetValue(configOption) is { Length: > 0 } given ? given : [DefaultConfig];
+            TrainSettings settings;
+            try
+            {
+                settings = TrainSettingsLoader.Load(files);
+            }
+            catch (Exception e) when (e is HoconException or HoconOptionsException or ArgumentException or FileNotFoundException)
+            {
+                error.WriteLine($"basis train: {e.Message}");
+                return 1;
+            }
+
+            string runDir = parseResult.GetValue(runDirOption) ?? settings.Run.RunDir;
+            using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true;
+                interrupt.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                RunSummary summary = await TrainingConsole.RunAsync(settings, runDir, interrupt.Token);
+                PrintSummary(summary, runDir);
+                return summary.Cancelled ? 130 : 0;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                error.WriteLine($"basis train: the run failed: {Describe(e)}");
+                error.WriteLine($"basis train: what was written before the failure is in {Path.GetFullPath(runDir)}");
+                return 1;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return command;
+    }
+
+    private static string Describe(Exception e) => e switch
+    {
+        CheckpointFormatException => e.Message,
+        AggregateException { InnerExceptions.Count: 1 } a => Describe(a.InnerExceptions[0]),
+        _ when e.InnerException is not null && e.Message.Contains(e.InnerException.Message, StringComparison.Ordinal) => e.Message,
+        _ when e.InnerException is not null => $"{e.Message} ({e.InnerException.GetType().Name}: {e.InnerException.Message})",
+        _ => e.Message,
+    };
+
+    private static void PrintSummary(RunSummary summary, string runDir)
+    {
+        var table = new Table().Title("run summary").AddColumn("").AddColumn("");
+        table.AddRow("estimator", summary.Estimator);
+        table.AddRow("held-out accuracy", string.Create(CultureInfo.InvariantCulture, $"{summary.StartAccuracy:P1} -> {summary.FinalAccuracy:P1} ({(summary.FinalAccuracy - summary.StartAccuracy) * 100:+0.0;-0.0} points)"));
+        table.AddRow("steps / rollouts", string.Create(CultureInfo.InvariantCulture, $"{summary.Steps} / {summary.Rollouts:N0}"));
+        table.AddRow("wall-clock", string.Create(CultureInfo.InvariantCulture, $"{summary.TotalSeconds:F0} s (SFT {summary.SftSeconds:F0} s, offline table {summary.OfflineTableSeconds:F0} s, RL {summary.RlSeconds:F0} s)"));
+        table.AddRow("run folder", Markup.Escape(Path.GetFullPath(runDir)));
+        if (summary.Cancelled)
+        {
+            table.AddRow("status", "interrupted: checkpoint saved");
+        }
+
+        AnsiConsole.Write(table);
+    }
+}
+
+/// <summary>Loads and validates every section <c>basis train</c> reads.</summary>
+internal static class TrainSettingsLoader
+{
+    public static TrainSettings Load(IEnumerable<string> files)
+    {
+        foreach (string file in files)
+        {
+            if (!File.Exists(file))
+            {
+                throw new FileNotFoundException($"configuration file '{file}' does not exist.", file);
+            }
+        }
+
+        IConfigurationRoot configuration = HoconConfiguration.Load(files);
+        return new TrainSettings(
+            HoconOptions.BindAndValidate<RunSettings>(configuration, "basis:run"),
+            HoconOptions.BindAndValidate<ModelSettings>(configuration, "basis:model"),
+            HoconOptions.BindAndValidate<SftSettings>(configuration, "basis:sft"),
+            HoconOptions.BindAndValidate<TaskSettings>(configuration, "basis:task"),
+            HoconOptions.BindAndValidate<OfflineTableSettings>(configuration, "basis:offline-table"),
+            HoconOptions.BindAndValidate<EstimatorSettings>(configuration, "basis:estimator"),
+            HoconOptions.BindAndValidate<TrainLoopSettings>(configuration, "basis:train"),
+            HoconOptions.BindAndValidate<GraphSettings>(configuration, "basis:graph"));
+    }
+}
+
+/// <summary>Runs a training run under a live Spectre.Console display (plain lines when output is redirected).</summary>
+internal static class TrainingConsole
+{
+    public static async Task<RunSummary> RunAsync(TrainSettings settings, string runDir, CancellationToken cancellationToken)
+    {
+        if (!settings.Run.Progress || Console.IsOutputRedirected)
+        {
+            return await new TrainingRun(settings, runDir, new PlainObserver(Console.Out, settings.Train.Steps)).RunAsync(cancellationToken);
+        }
+
+        RunSummary? summary = null;
+        await AnsiConsole.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                var observer = new LiveObserver(context, settings.Train.Steps);
+                summary = await new TrainingRun(settings, runDir, observer).RunAsync(cancellationToken);
+            });
+        return summary!;
+    }
+
+    internal static string StepLine(StepRecord r, int steps) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"step {r.Step + 1}/{steps}  reward {r.MeanReward:F3}  held-out {(r.HeldOutAccuracy is double a ? a.ToString("P1", CultureInfo.InvariantCulture) : "-")}  beta {(r.Beta is double b ? b.ToString("F3", CultureInfo.InvariantCulture) : "-")}  active {r.ActiveSet?.ToString(CultureInfo.InvariantCulture) ?? "-"}  {r.TokensPerSecond:F0} tok/s");
+
+    private sealed class LiveObserver(ProgressContext context, int steps) : ITrainingObserver
+    {
+        private ProgressTask? _sft;
+        private ProgressTask? _table;
+        private ProgressTask? _rl;
+        private double? _lastAccuracy;
+
+        public void Phase(string phase, string detail)
+        {
+            switch (phase)
+            {
+                case "sft":
+                    _sft = context.AddTask(Markup.Escape($"SFT warm start: {detail}"), maxValue: 1);
+                    break;
+                case "offline-table":
+                    _sft?.Value(_sft.MaxValue);
+                    _table = context.AddTask(Markup.Escape($"offline table: {detail}"), maxValue: 1);
+                    break;
+                case "rl":
+                    _table?.Value(_table.MaxValue);
+                    _rl = context.AddTask(Markup.Escape($"RL {detail}"), maxValue: steps);
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        public void Sft(SftProgress progress)
+        {
+            if (_sft is null)
+            {
+                return;
+            }
+
+            _sft.MaxValue = progress.TotalSteps;
+            _sft.Value = progress.Step;
+            _sft.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"SFT step {progress.Step}/{progress.TotalSteps}  loss {progress.Loss:F3}  lr {progress.LearningRate:G3}"));
+        }
+
+        public void OfflineTable(int donePrompts, int totalPrompts)
+        {
+            if (_table is null)
+            {
+                return;
+            }
+
+            _table.MaxValue = totalPrompts;
+            _table.Value = donePrompts;
+            _table.Description = Markup.Escape($"offline table: {donePrompts}/{totalPrompts} prompts");
+        }
+
+        public void Step(StepRecord record)
+        {
+            if (_rl is null)
+            {
+                return;
+            }
+
+            _lastAccuracy = record.HeldOutAccuracy ?? _lastAccuracy;
+            _rl.Value = record.Step + 1;
+            _rl.Description = Markup.Escape(StepLine(record with { HeldOutAccuracy = _lastAccuracy }, steps));
+        }
+    }
+
+    /// <summary>Log lines for CI and redirected output: phases, every 10th SFT step, every step of RL.</summary>
+    private sealed class PlainObserver(TextWriter output, int steps) : ITrainingObserver
+    {
+        public void Phase(string phase, string detail) => output.WriteLine($"[{phase}] {detail}");
+
+        public void Sft(SftProgress progress)
+        {
+            if (progress.Step % 100 == 0 || progress.Step == progress.TotalSteps)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[sft] step {progress.Step}/{progress.TotalSteps} loss {progress.Loss:F3}"));
+            }
+        }
+
+        public void OfflineTable(int donePrompts, int totalPrompts)
+        {
+            if (donePrompts == totalPrompts || donePrompts % 1024 < 64)
+            {
+                output.WriteLine($"[offline-table] {donePrompts}/{totalPrompts} prompts");
+            }
+        }
+
+        public void Step(StepRecord record) => output.WriteLine($"[rl] {StepLine(record, steps)}");
+    }
+}

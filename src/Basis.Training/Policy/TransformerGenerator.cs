@@ -1,0 +1,78 @@
+using Basis.Model;
+using Basis.Model.Sampling;
+using Basis.Training.Graph;
+
+namespace Basis.Training.Policy;
+
+/// <summary>
+/// A rollout generator backed by a replica of the built-in transformer. Before sampling a chunk of
+/// step s it makes sure its replica is at a version the staleness bound allows (at least s - k),
+/// loading the learner's latest published weights when it is not.
+/// </summary>
+public sealed class TransformerGenerator : IRolloutWorker
+{
+    private readonly TransformerModel _replica;
+    private readonly PolicyText _text;
+    private readonly WeightBoard<PolicyWeights> _board;
+    private readonly SamplingOptions _sampling;
+    private readonly int _staleness;
+    private long _version = -1;
+
+    public TransformerGenerator(TransformerModel replica, PolicyText text, WeightBoard<PolicyWeights> board, SamplingOptions sampling, int staleness)
+    {
+        ArgumentNullException.ThrowIfNull(replica);
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(board);
+        ArgumentNullException.ThrowIfNull(sampling);
+        ArgumentOutOfRangeException.ThrowIfNegative(staleness);
+        sampling.Validate();
+        _replica = replica;
+        _text = text;
+        _board = board;
+        _sampling = sampling with { StopTokens = text.StopTokens };
+        _staleness = staleness;
+    }
+
+    public long Version => _version;
+
+    public async ValueTask<IReadOnlyList<Rollout>> GenerateAsync(WorkChunk chunk, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        long required = Math.Max(0, chunk.Step - _staleness);
+        if (_version < required)
+        {
+            (long version, PolicyWeights weights) = await _board.WaitForAsync(required, cancellationToken).ConfigureAwait(false);
+            weights.CopyTo(_replica);
+            _version = version;
+        }
+
+        return Generate(chunk);
+    }
+
+    private IReadOnlyList<Rollout> Generate(WorkChunk chunk)
+    {
+        var prompts = new IReadOnlyList<int>[chunk.Items.Count];
+        var seeds = new ulong[chunk.Items.Count];
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            prompts[i] = _text.EncodePrompt(chunk.Items[i].Prompt.Text);
+            seeds[i] = chunk.Items[i].Seed;
+        }
+
+        IReadOnlyList<SampledSequence> sampled = Sampler.Generate(_replica, prompts, _sampling, seeds);
+        var rollouts = new Rollout[prompts.Length];
+        for (int i = 0; i < rollouts.Length; i++)
+        {
+            SampledSequence sequence = sampled[i];
+            rollouts[i] = new Rollout(
+                chunk.Items[i],
+                _text.DecodeCompletion(sequence.Tokens),
+                (int[])prompts[i],
+                sequence.Tokens,
+                sequence.PolicyLogp,
+                _version);
+        }
+
+        return rollouts;
+    }
+}

@@ -1,0 +1,178 @@
+using Basis.Learning;
+using Basis.Model;
+using Basis.Model.Optim;
+using Basis.Training.Graph;
+
+namespace Basis.Training.Policy;
+
+/// <summary>Settings of the learner's optimisation.</summary>
+public sealed record LearnerOptions
+{
+    public float LearningRate { get; init; } = 2e-4f;
+
+    public float MinLearningRate { get; init; } = 2e-5f;
+
+    public int WarmupSteps { get; init; } = 5;
+
+    public int TotalSteps { get; init; } = 200;
+
+    public float MaxGradNorm { get; init; } = 1f;
+
+    public float WeightDecay { get; init; }
+
+    public PolicyLossOptions Loss { get; init; } = new();
+}
+
+/// <summary>What one policy update did.</summary>
+public sealed record LearnerStepMetrics(
+    long Version,
+    double Loss,
+    float GradNorm,
+    float LearningRate,
+    double ClipFraction,
+    double ApproxKl,
+    double MeanEntropy,
+    double MeanImportanceWeight,
+    double MaxBehaviourGap,
+    int Sequences,
+    int Tokens);
+
+/// <summary>
+/// The learner: scores a step's rollouts under the current weights, turns advantages into a loss,
+/// back-propagates it, takes one AdamW step and publishes the next weight version.
+/// </summary>
+public sealed class TransformerLearner : IPolicyLearner
+{
+    private readonly TransformerModel _model;
+    private readonly AdamW _optimizer;
+    private readonly PolicyLossFunction _loss;
+    private readonly LearningRateSchedule _schedule;
+    private readonly LearnerOptions _options;
+    private readonly int _padId;
+    private readonly WeightBoard<PolicyWeights>? _board;
+
+    /// <param name="board">Where each new version is published for the generators; null when nothing samples.</param>
+    public TransformerLearner(TransformerModel model, int padId, LearnerOptions options, WeightBoard<PolicyWeights>? board = null, long version = 0, AdamW? optimizer = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        _model = model;
+        _padId = padId;
+        _options = options;
+        _loss = new PolicyLossFunction(options.Loss);
+        _optimizer = optimizer ?? new AdamW(model.Layout, new AdamWOptions(WeightDecay: options.WeightDecay));
+        _schedule = new LearningRateSchedule(options.LearningRate, options.WarmupSteps, Math.Max(options.TotalSteps, options.WarmupSteps + 1), options.MinLearningRate);
+        Version = version;
+        _board = board;
+        _board?.Publish(version, Snapshot());
+    }
+
+    public TransformerModel Model => _model;
+
+    public AdamW Optimizer => _optimizer;
+
+    /// <summary>The version of the current weights: the number of updates applied since the start.</summary>
+    public long Version { get; private set; }
+
+    /// <summary>The detailed metrics of the last update.</summary>
+    public LearnerStepMetrics? LastStep { get; private set; }
+
+    public PolicyWeights Snapshot() => PolicyWeights.Capture(_model);
+
+    LearnerSummary IPolicyLearner.Update(TrainingBatch batch)
+    {
+        LearnerStepMetrics m = Update(batch);
+        return new LearnerSummary(m.Version, m.Loss, m.GradNorm, m.LearningRate, m.ClipFraction, m.MeanEntropy, m.Sequences, m.Tokens);
+    }
+
+    public LearnerStepMetrics Update(TrainingBatch batch)
+    {
+        LearnerStepMetrics metrics = Step(batch);
+        LastStep = metrics;
+        _board?.Publish(Version, Snapshot());
+        return metrics;
+    }
+
+    private LearnerStepMetrics Step(TrainingBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var trainable = new List<int>();
+        for (int i = 0; i < batch.Rollouts.Count; i++)
+        {
+            VerifiedRollout rollout = batch.Rollouts[i];
+            if (!rollout.Quarantined && rollout.Rollout.CompletionTokens.Length > 0)
+            {
+                trainable.Add(i);
+            }
+        }
+
+        float learningRate = _schedule.At((int)Math.Min(Version, int.MaxValue));
+        if (trainable.Count == 0)
+        {
+            // Nothing to learn from (every rollout quarantined): the version still advances so
+            // generators waiting on it are not stranded.
+            Version++;
+            return new LearnerStepMetrics(Version, 0, 0, learningRate, 0, 0, 0, 1, 0, 0, 0);
+        }
+
+        var sequences = new IReadOnlyList<int>[trainable.Count];
+        var scoreFrom = new int[trainable.Count];
+        var offsets = new int[trainable.Count + 1];
+        var advantages = new double[trainable.Count];
+        for (int k = 0; k < trainable.Count; k++)
+        {
+            Rollout rollout = batch.Rollouts[trainable[k]].Rollout;
+            sequences[k] = [.. rollout.PromptTokens, .. rollout.CompletionTokens];
+            scoreFrom[k] = rollout.PromptTokens.Length;
+            offsets[k + 1] = offsets[k] + rollout.CompletionTokens.Length;
+            advantages[k] = batch.Estimates[trainable[k]].Advantage;
+        }
+
+        TokenBatch tokens = TokenBatch.FromSequences(sequences, scoreFrom, _padId);
+        ForwardPass pass = _model.Forward(tokens);
+
+        // Gather the scored positions row by row: they are exactly the completion tokens, in order.
+        int total = offsets[^1];
+        var logp = new float[total];
+        var behaviour = new float[total];
+        var positions = new int[total];
+        double entropy = 0;
+        double maxGap = 0;
+        for (int k = 0; k < trainable.Count; k++)
+        {
+            Rollout rollout = batch.Rollouts[trainable[k]].Rollout;
+            int row = k * tokens.SeqLen;
+            for (int j = 0; j < rollout.CompletionTokens.Length; j++)
+            {
+                int position = row + scoreFrom[k] - 1 + j;
+                int flat = offsets[k] + j;
+                positions[flat] = position;
+                logp[flat] = pass.TokenLogp[position];
+                behaviour[flat] = rollout.BehaviourLogProbs[j];
+                entropy += pass.Entropy[position];
+                if (rollout.PolicyVersion == Version)
+                {
+                    maxGap = Math.Max(maxGap, Math.Abs(logp[flat] - behaviour[flat]));
+                }
+            }
+        }
+
+        // One update per batch: the proximal ("old") policy is the current one, so PPO's ratio is 1
+        // and clipping only matters through the importance weights of stale rollouts.
+        var gradientBatch = new PolicyGradientBatch(offsets, advantages, (float[])logp.Clone(), behaviour);
+        PolicyLossResult result = _loss.Compute(gradientBatch, logp);
+
+        var dLogp = new float[tokens.TokenCount];
+        for (int t = 0; t < total; t++)
+        {
+            dLogp[positions[t]] = result.LogProbGradient[t];
+        }
+
+        _model.ZeroGradients();
+        _model.Backward(pass, dLogp);
+        float norm = GradientClipping.ClipGlobalNorm(_model.Gradients, _options.MaxGradNorm);
+        _optimizer.Step(_model, learningRate);
+        Version++;
+        return new LearnerStepMetrics(Version, result.Loss, norm, learningRate, result.ClipFraction, result.ApproxKl, entropy / total, result.MeanImportanceWeight, maxGap, trainable.Count, total);
+    }
+}

@@ -1,0 +1,218 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Basis.Training.Run;
+
+// These classes mirror sections of hocon/reference.conf (kebab-case keys bind to PascalCase
+// properties). Defaults here only matter when a key is missing from reference.conf.
+
+/// <summary><c>basis.run</c></summary>
+public sealed class RunSettings
+{
+    [Required]
+    public string RunDir { get; set; } = "runs/default";
+
+    public ulong Seed { get; set; } = 42;
+
+    [Required]
+    public string Name { get; set; } = "basis";
+
+    [Range(0, int.MaxValue)]
+    public int CheckpointEvery { get; set; } = 50;
+
+    public bool Progress { get; set; } = true;
+}
+
+/// <summary><c>basis.model</c></summary>
+public sealed class ModelSettings
+{
+    [Range(8, 4096)]
+    public int DModel { get; set; } = 128;
+
+    [Range(1, 64)]
+    public int Layers { get; set; } = 4;
+
+    [Range(1, 64)]
+    public int Heads { get; set; } = 4;
+
+    [Range(8, 16384)]
+    public int FfDim { get; set; } = 344;
+
+    [Range(8, 8192)]
+    public int Context { get; set; } = 32;
+
+    public bool TiedHead { get; set; } = true;
+
+    [Range(0, 256)]
+    public int Threads { get; set; }
+
+    [Range(1e-6, 1.0)]
+    public double InitStd { get; set; } = 0.02;
+}
+
+/// <summary><c>basis.sft</c></summary>
+public sealed class SftSettings
+{
+    public bool Enabled { get; set; } = true;
+
+    [Range(1, 1_000_000)]
+    public int Steps { get; set; } = 1500;
+
+    [Range(1e-7, 1.0)]
+    public double LearningRate { get; set; } = 3e-3;
+
+    [Range(1, 65536)]
+    public int BatchSize { get; set; } = 64;
+
+    [Range(0, 1_000_000)]
+    public int WarmupSteps { get; set; } = 50;
+
+    [Range(0.0, 1.0)]
+    public double WeightDecay { get; set; } = 0.01;
+
+    [Range(1e-6, 1e6)]
+    public double GradClip { get; set; } = 1.0;
+}
+
+/// <summary><c>basis.task</c></summary>
+public sealed class TaskSettings
+{
+    [Range(1, 10_000_000)]
+    public int TrainSize { get; set; } = 4000;
+
+    [Range(1, 1_000_000)]
+    public int EvalSize { get; set; } = 400;
+
+    public ulong Seed { get; set; } = 1;
+}
+
+/// <summary><c>basis.offline-table</c></summary>
+public sealed class OfflineTableSettings
+{
+    [Range(1, 4096)]
+    public int Samples { get; set; } = 8;
+
+    [Range(0.0, 10.0)]
+    public double Temperature { get; set; } = 1.0;
+
+    public bool AllowPolicyMismatch { get; set; }
+}
+
+/// <summary><c>basis.estimator</c></summary>
+public sealed class EstimatorSettings
+{
+    /// <summary>A catalog spec: basis, basis-initial, reinforce, reinforce++, grpo:8, rloo:4, ...</summary>
+    [Required]
+    public string Name { get; set; } = "basis";
+
+    public bool FilterZeroVarianceGroups { get; set; }
+}
+
+/// <summary><c>basis.train</c></summary>
+public sealed class TrainLoopSettings
+{
+    [Range(1, 10_000_000)]
+    public int Steps { get; set; } = 200;
+
+    /// <summary>Rollouts per learner step; group estimators see batch-size / G prompts.</summary>
+    [Range(1, 1_000_000)]
+    public int BatchSize { get; set; } = 256;
+
+    [Range(1e-8, 1.0)]
+    public double LearningRate { get; set; } = 1e-3;
+
+    [Range(0.0, 1.0)]
+    public double MinLearningRate { get; set; } = 1e-4;
+
+    [Range(0, 1_000_000)]
+    public int WarmupSteps { get; set; } = 5;
+
+    [Range(0.0, 1.0)]
+    public double WeightDecay { get; set; }
+
+    [Range(1e-6, 1e6)]
+    public double GradClip { get; set; } = 1.0;
+
+    [RegularExpression("ppo|gspo|gpg", ErrorMessage = "must be ppo, gspo or gpg")]
+    public string Loss { get; set; } = "ppo";
+
+    [Range(0.0, 1.0)]
+    public double ClipEpsLow { get; set; } = 0.2;
+
+    [Range(0.0, 10.0)]
+    public double ClipEpsHigh { get; set; } = 0.28;
+
+    [Range(0.0, 100.0)]
+    public double DualClip { get; set; } = 3.0;
+
+    [RegularExpression("token-mean|seq-mean-token-mean|seq-mean-token-sum", ErrorMessage = "must be token-mean, seq-mean-token-mean or seq-mean-token-sum")]
+    public string Aggregation { get; set; } = "token-mean";
+
+    [Range(1, 4096)]
+    public int MaxNewTokens { get; set; } = 8;
+
+    [Range(0.0, 10.0)]
+    public double Temperature { get; set; } = 1.0;
+
+    [Range(0, 100_000)]
+    public int TopK { get; set; }
+
+    [Range(1e-6, 1.0)]
+    public double TopP { get; set; } = 1.0;
+
+    [Range(0, 1_000_000)]
+    public int EvalEvery { get; set; } = 20;
+
+    [Range(0.0, 10.0)]
+    public double EvalTemperature { get; set; } = 1.0;
+
+    [Range(0.0, 1e6)]
+    public double MaxImportanceWeight { get; set; } = 2.0;
+}
+
+/// <summary><c>basis.graph</c></summary>
+public sealed class GraphSettings
+{
+    [Range(1, 1024)]
+    public int Generators { get; set; } = 1;
+
+    [Range(1, 1024)]
+    public int Verifiers { get; set; } = 1;
+
+    [Range(1, 1_000_000)]
+    public int QueueBound { get; set; } = 4;
+
+    [Range(1, 1_000_000)]
+    public int ChunkSize { get; set; } = 128;
+
+    [Range(0, 1000)]
+    public int Staleness { get; set; }
+
+    public SupervisionSettings Supervision { get; set; } = new();
+}
+
+/// <summary><c>basis.graph.supervision</c></summary>
+public sealed class SupervisionSettings
+{
+    [Range(0, 1000)]
+    public int MaxRestarts { get; set; } = 3;
+
+    public TimeSpan RestartWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    public TimeSpan BackoffMin { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    public TimeSpan BackoffMax { get; set; } = TimeSpan.FromSeconds(10);
+
+    [Range(0.0, 10.0)]
+    public double BackoffJitter { get; set; } = 0.2;
+}
+
+/// <summary>Every section <c>basis train</c> reads.</summary>
+public sealed record TrainSettings(
+    RunSettings Run,
+    ModelSettings Model,
+    SftSettings Sft,
+    TaskSettings Task,
+    OfflineTableSettings OfflineTable,
+    EstimatorSettings Estimator,
+    TrainLoopSettings Train,
+    GraphSettings Graph);

@@ -1,0 +1,403 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Basis.Estimators;
+using Basis.Learning;
+using Basis.Model;
+using Basis.Model.Checkpoints;
+using Basis.Model.Sampling;
+using Basis.Model.Tokenization;
+using Basis.Model.Training;
+using Basis.Streaming;
+using Basis.Tasks;
+using Basis.Tasks.OfflineTable;
+using Basis.Tasks.Synthetic;
+using Basis.Tasks.Verification;
+using Basis.Training.Graph;
+using Basis.Training.Policy;
+
+namespace Basis.Training.Run;
+
+/// <summary>What a run tells its observer (the CLI's live display, or nothing in tests).</summary>
+public interface ITrainingObserver
+{
+    void Phase(string phase, string detail);
+
+    void Sft(SftProgress progress);
+
+    void OfflineTable(int donePrompts, int totalPrompts);
+
+    void Step(StepRecord record);
+}
+
+/// <summary>One row of metrics.csv.</summary>
+public sealed record StepRecord(
+    long Step,
+    long Rollouts,
+    double ElapsedSeconds,
+    double MeanReward,
+    double? HeldOutAccuracy,
+    double? Beta,
+    int? ActiveSet,
+    double Loss,
+    double GradNorm,
+    double LearningRate,
+    double Entropy,
+    double TokensPerSecond,
+    int Quarantined);
+
+/// <summary>The closing summary, also written as summary.json.</summary>
+public sealed record RunSummary(
+    string Estimator,
+    ulong Seed,
+    double StartAccuracy,
+    double FinalAccuracy,
+    int Steps,
+    long Rollouts,
+    double RlSeconds,
+    double TotalSeconds,
+    double SftSeconds,
+    double OfflineTableSeconds,
+    bool Cancelled);
+
+/// <summary>
+/// The main job: SFT warm start of the built-in policy (cached in the run folder), the offline
+/// value table (cached), then RL through the streaming graph, with held-out evaluations, metrics,
+/// plots, checkpoints and a summary in the run folder.
+/// </summary>
+public sealed class TrainingRun
+{
+    private const string Alphabet = "0123456789+-*=";
+    private readonly TrainSettings _settings;
+    private readonly ITrainingObserver _observer;
+    private readonly string _runDir;
+
+    public TrainingRun(TrainSettings settings, string runDir, ITrainingObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentException.ThrowIfNullOrEmpty(runDir);
+        ArgumentNullException.ThrowIfNull(observer);
+        _settings = settings;
+        _runDir = runDir;
+        _observer = observer;
+    }
+
+    public IReadOnlyList<StageMetricsSnapshot> GraphMetrics => _graph?.Metrics ?? [];
+
+    private TrainingGraph? _graph;
+
+    public async Task<RunSummary> RunAsync(CancellationToken cancellationToken)
+    {
+        var total = Stopwatch.StartNew();
+        Directory.CreateDirectory(_runDir);
+        Directory.CreateDirectory(Path.Combine(_runDir, "checkpoints"));
+        ulong seed = _settings.Run.Seed;
+
+        ArithmeticTaskSet tasks = ArithmeticTaskGenerator.Generate(new ArithmeticTaskConfig
+        {
+            Seed = _settings.Task.Seed,
+            TrainSize = _settings.Task.TrainSize,
+            EvalSize = _settings.Task.EvalSize,
+        });
+        var tokenizer = new CharTokenizer(Alphabet);
+        var text = new PolicyText(tokenizer);
+        VerifierRegistry verifiers = VerifierRegistry.CreateDefault();
+        int threads = _settings.Model.Threads > 0 ? _settings.Model.Threads : Environment.ProcessorCount;
+
+        // 1. SFT warm start, cached by everything that determines it.
+        var phase = Stopwatch.StartNew();
+        TransformerModel model = WarmStart(tasks, tokenizer, threads, cancellationToken);
+        double sftSeconds = phase.Elapsed.TotalSeconds;
+
+        var evaluator = new HeldOutEvaluator(tasks.Eval, verifiers, text, new SamplingOptions((float)_settings.Train.EvalTemperature, MaxNewTokens: _settings.Train.MaxNewTokens), seed ^ 0xE7A1);
+        _observer.Phase("eval", $"held-out accuracy of the SFT policy on {evaluator.Count} prompts");
+        double startAccuracy = evaluator.Accuracy(model);
+
+        // 2. Offline value table from the warm-started (reference) policy.
+        phase.Restart();
+        OfflineValueTable table = BuildOfflineTable(tasks, model, text, verifiers, cancellationToken);
+        double offlineSeconds = phase.Elapsed.TotalSeconds;
+
+        // 3. RL through the graph.
+        IAdvantageEstimator estimator = EstimatorCatalog.Create(_settings.Estimator.Name);
+        int group = estimator.RolloutsPerPrompt;
+        if (_settings.Train.BatchSize % group != 0)
+        {
+            throw new ArgumentException($"basis.train.batch-size = {_settings.Train.BatchSize} is not a multiple of the {group} rollouts per prompt that '{estimator.Name}' samples.");
+        }
+
+        var board = new WeightBoard<PolicyWeights>();
+        var learner = new TransformerLearner(model, tokenizer.PadId, LearnerOptionsFrom(_settings.Train), board);
+        var sampling = new SamplingOptions((float)_settings.Train.Temperature, _settings.Train.TopK, (float)_settings.Train.TopP, _settings.Train.MaxNewTokens);
+        int staleness = _settings.Graph.Staleness;
+        var graphOptions = new TrainingGraphOptions
+        {
+            Steps = _settings.Train.Steps,
+            PromptsPerStep = _settings.Train.BatchSize / group,
+            RolloutsPerPrompt = group,
+            ChunkSize = _settings.Graph.ChunkSize,
+            Generators = _settings.Graph.Generators,
+            Verifiers = _settings.Graph.Verifiers,
+            EdgeBuffer = _settings.Graph.QueueBound,
+            FilterZeroVarianceGroups = _settings.Estimator.FilterZeroVarianceGroups,
+            Seed = seed,
+            GeneratorRestart = new RestartSettings(
+                _settings.Graph.Supervision.BackoffMin,
+                _settings.Graph.Supervision.BackoffMax,
+                _settings.Graph.Supervision.BackoffJitter,
+                _settings.Graph.Supervision.MaxRestarts,
+                _settings.Graph.Supervision.RestartWindow),
+        };
+
+        var metrics = new MetricsFile(Path.Combine(_runDir, "metrics.csv"));
+        metrics.Append(new StepRecord(-1, 0, 0, double.NaN, startAccuracy, null, null, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 0));
+        var rl = Stopwatch.StartNew();
+        long rollouts = 0;
+        long tokens = 0;
+        int stepsDone = 0;
+        double finalAccuracy = startAccuracy;
+        _observer.Phase("rl", $"{estimator.Name}: {_settings.Train.Steps} steps of {_settings.Train.BatchSize} rollouts ({graphOptions.PromptsPerStep} prompts x {group})");
+
+        ValueTask OnStep(StepReport report, CancellationToken ct)
+        {
+            stepsDone++;
+            rollouts += report.Batch.Rollouts.Count + report.Filtered;
+            tokens += report.Batch.Rollouts.Sum(r => r.Rollout.CompletionTokens.Length);
+            bool last = stepsDone == _settings.Train.Steps;
+            bool evaluate = last || (_settings.Train.EvalEvery > 0 && stepsDone % _settings.Train.EvalEvery == 0);
+            double? accuracy = evaluate ? evaluator.Accuracy(model) : null;
+            if (accuracy is double a)
+            {
+                finalAccuracy = a;
+            }
+
+            double elapsed = rl.Elapsed.TotalSeconds;
+            var record = new StepRecord(
+                report.Step,
+                rollouts,
+                elapsed,
+                report.MeanReward,
+                accuracy,
+                report.Diagnostics.Beta,
+                report.Diagnostics.ActiveSetSize,
+                report.Learner.Loss,
+                report.Learner.GradNorm,
+                report.Learner.LearningRate,
+                report.Learner.MeanEntropy,
+                elapsed > 0 ? tokens / elapsed : 0,
+                report.Quarantined);
+            metrics.Append(record);
+            _observer.Step(record);
+            if (_settings.Run.CheckpointEvery > 0 && stepsDone % _settings.Run.CheckpointEvery == 0)
+            {
+                SaveCheckpoint(model, Path.Combine(_runDir, "checkpoints", $"step-{stepsDone:D6}.safetensors"), learner.Version);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        _graph = new TrainingGraph(
+            tasks.Train,
+            table,
+            estimator,
+            verifiers,
+            _ =>
+            {
+                TransformerModel replica = model.Clone();
+                replica.Threads = threads;
+                return new TransformerGenerator(replica, text, board, sampling, staleness);
+            },
+            learner,
+            graphOptions,
+            OnStep);
+
+        bool cancelled = false;
+        try
+        {
+            await _graph.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Ctrl-C: keep what was learned; the checkpoint below records it.
+            cancelled = true;
+        }
+        catch (Exception error)
+        {
+            board.Fault(error);
+            throw;
+        }
+
+        SaveCheckpoint(model, Path.Combine(_runDir, "checkpoints", "final.safetensors"), learner.Version);
+        var summary = new RunSummary(
+            estimator.Name,
+            seed,
+            startAccuracy,
+            finalAccuracy,
+            stepsDone,
+            rollouts,
+            rl.Elapsed.TotalSeconds,
+            total.Elapsed.TotalSeconds,
+            sftSeconds,
+            offlineSeconds,
+            cancelled);
+        await File.WriteAllTextAsync(Path.Combine(_runDir, "summary.json"), JsonSerializer.Serialize(summary, RunJson.Options), CancellationToken.None).ConfigureAwait(false);
+        RunPlots.Write(_runDir, metrics.Records, estimator.Name);
+        return summary;
+    }
+
+    private TransformerModel WarmStart(ArithmeticTaskSet tasks, CharTokenizer tokenizer, int threads, CancellationToken cancellationToken)
+    {
+        var config = new TransformerConfig(tokenizer.VocabSize, _settings.Model.DModel, _settings.Model.Layers, _settings.Model.Heads, _settings.Model.FfDim, _settings.Model.Context, _settings.Model.TiedHead);
+        config.Validate();
+        string key = CacheKey(JsonSerializer.Serialize(new { _settings.Model, _settings.Sft, _settings.Task, _settings.Run.Seed, Alphabet }, RunJson.Options));
+        string path = Path.Combine(_runDir, "sft.safetensors");
+        if (File.Exists(path))
+        {
+            using FileStream stream = File.OpenRead(path);
+            TransformerModel cached = ModelCheckpoint.Load(stream, path);
+            if (ReadCacheKey(path) == key)
+            {
+                cached.Threads = threads;
+                _observer.Phase("sft", $"reusing the cached warm start {path}");
+                return cached;
+            }
+        }
+
+        TransformerModel model = TransformerModel.Create(config, _settings.Run.Seed ^ 0x5F7, (float)_settings.Model.InitStd);
+        model.Threads = threads;
+        if (!_settings.Sft.Enabled)
+        {
+            return model;
+        }
+
+        // Cycle the shuffled training pairs to fill exactly `steps` batches.
+        var pairs = tasks.Train.Select(p => new SftExample(p.Text, p.Gold)).ToArray();
+        int needed = _settings.Sft.Steps * _settings.Sft.BatchSize;
+        var examples = new List<SftExample>(needed);
+        var order = new Schedule.PromptSchedule(pairs.Length, 1, _settings.Run.Seed ^ 0x5F75);
+        for (int i = 0; i < needed; i++)
+        {
+            examples.Add(pairs[order.PromptsOf(i)[0]]);
+        }
+
+        _observer.Phase("sft", $"{_settings.Sft.Steps} steps of {_settings.Sft.BatchSize} pairs, {model.Layout.TotalLength:N0} parameters");
+        var progress = new SynchronousProgress<SftProgress>(_observer.Sft);
+        SftTrainer.Train(
+            model,
+            tokenizer,
+            examples,
+            new SftOptions(
+                Epochs: 1,
+                BatchSize: _settings.Sft.BatchSize,
+                LearningRate: (float)_settings.Sft.LearningRate,
+                WarmupSteps: _settings.Sft.WarmupSteps,
+                MinLearningRate: (float)_settings.Sft.LearningRate / 10,
+                WeightDecay: (float)_settings.Sft.WeightDecay,
+                MaxGradNorm: (float)_settings.Sft.GradClip,
+                Seed: _settings.Run.Seed),
+            progress,
+            cancellationToken);
+        SaveCheckpoint(model, path, 0, new Dictionary<string, string> { ["sft_cache_key"] = key });
+        return model;
+    }
+
+    private OfflineValueTable BuildOfflineTable(ArithmeticTaskSet tasks, TransformerModel model, PolicyText text, VerifierRegistry verifiers, CancellationToken cancellationToken)
+    {
+        string policyHash = model.ComputeHash();
+        string path = Path.Combine(_runDir, "offline-table.jsonl");
+        _observer.Phase("offline-table", $"{_settings.OfflineTable.Samples} samples per prompt for {tasks.Train.Count} prompts");
+        var sampler = new ProgressSampler(
+            new TransformerCompletionSampler(model, text, new SamplingOptions((float)_settings.OfflineTable.Temperature, MaxNewTokens: _settings.Train.MaxNewTokens)),
+            tasks.Train.Count,
+            _observer.OfflineTable);
+        var builder = new OfflineTableBuilder(sampler, verifiers);
+        OfflineTableBuildResult result = builder.Build(
+            tasks.Train,
+            policyHash,
+            path,
+            new OfflineTableBuildOptions
+            {
+                SamplesPerPrompt = _settings.OfflineTable.Samples,
+                BatchSize = 64,
+                Seed = _settings.Run.Seed ^ 0x0FF1,
+                AllowPolicyMismatch = _settings.OfflineTable.AllowPolicyMismatch,
+            },
+            cancellationToken);
+        return OfflineTables.ToValueTable(result.Table);
+    }
+
+    private static LearnerOptions LearnerOptionsFrom(TrainLoopSettings train) => new()
+    {
+        LearningRate = (float)train.LearningRate,
+        MinLearningRate = (float)train.MinLearningRate,
+        WarmupSteps = train.WarmupSteps,
+        TotalSteps = train.Steps,
+        MaxGradNorm = (float)train.GradClip,
+        WeightDecay = (float)train.WeightDecay,
+        Loss = new PolicyLossOptions
+        {
+            Kind = train.Loss switch
+            {
+                "gspo" => PolicyLossKind.Gspo,
+                "gpg" => PolicyLossKind.Gpg,
+                _ => PolicyLossKind.PpoClip,
+            },
+            Aggregation = train.Aggregation switch
+            {
+                "seq-mean-token-mean" => LossAggregation.SequenceMeanTokenMean,
+                "seq-mean-token-sum" => LossAggregation.SequenceMeanTokenSum,
+                _ => LossAggregation.TokenMean,
+            },
+            ClipLow = train.ClipEpsLow,
+            ClipHigh = train.ClipEpsHigh,
+            DualClip = train.DualClip,
+            ImportanceCap = train.MaxImportanceWeight,
+            ConstantLength = train.MaxNewTokens,
+        },
+    };
+
+    private static void SaveCheckpoint(TransformerModel model, string path, long version, Dictionary<string, string>? metadata = null)
+    {
+        metadata ??= new Dictionary<string, string>();
+        metadata["policy_version"] = version.ToString(CultureInfo.InvariantCulture);
+        string temporary = path + ".tmp";
+        using (FileStream stream = File.Create(temporary))
+        {
+            ModelCheckpoint.Save(stream, model, metadata);
+        }
+
+        // Rename last so a crash never leaves a half-written checkpoint under the real name.
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    private static string? ReadCacheKey(string path)
+    {
+        using FileStream stream = File.OpenRead(path);
+        return Safetensors.Read(stream, path).Metadata.GetValueOrDefault("sft_cache_key");
+    }
+
+    private static string CacheKey(string description) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(description)));
+
+    /// <summary>Counts finished prompts as the table builder samples them.</summary>
+    private sealed class ProgressSampler(ICompletionSampler inner, int total, Action<int, int> report) : ICompletionSampler
+    {
+        private int _done;
+
+        public IReadOnlyList<string> Sample(IReadOnlyList<TaskPrompt> prompts, int samplesPerPrompt, ulong seed)
+        {
+            IReadOnlyList<string> result = inner.Sample(prompts, samplesPerPrompt, seed);
+            _done += prompts.Count;
+            report(Math.Min(_done, total), total);
+            return result;
+        }
+    }
+
+    /// <summary>Reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool out of order).</summary>
+    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

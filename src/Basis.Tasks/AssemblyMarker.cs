@@ -1,2 +1,0 @@
-namespace Basis.Tasks;
-internal static class AssemblyMarker { }

@@ -83,6 +83,9 @@ public sealed class TaskSettings
     public int EvalSize { get; set; } = 400;
 
     public ulong Seed { get; set; } = 1;
+
+    /// <summary>Names of the generator's difficulty tiers to draw from, with their default weights; empty means all.</summary>
+    public List<string> Tiers { get; set; } = new();
 }
 
 /// <summary><c>basis.offline-table</c></summary>

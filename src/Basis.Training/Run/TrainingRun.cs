@@ -100,6 +100,7 @@ public sealed class TrainingRun
             Seed = _settings.Task.Seed,
             TrainSize = _settings.Task.TrainSize,
             EvalSize = _settings.Task.EvalSize,
+            Tiers = SelectTiers(_settings.Task.Tiers),
         });
         var tokenizer = new CharTokenizer(Alphabet);
         var text = new PolicyText(tokenizer);
@@ -326,6 +327,24 @@ public sealed class TrainingRun
             },
             cancellationToken);
         return OfflineTables.ToValueTable(result.Table);
+    }
+
+    private static IReadOnlyList<ArithmeticTier> SelectTiers(IReadOnlyList<string> names)
+    {
+        if (names.Count == 0)
+        {
+            return ArithmeticTaskConfig.DefaultTiers;
+        }
+
+        var tiers = new List<ArithmeticTier>();
+        foreach (string name in names)
+        {
+            ArithmeticTier tier = ArithmeticTaskConfig.DefaultTiers.FirstOrDefault(t => t.Name == name)
+                ?? throw new ArgumentException($"basis.task.tiers: unknown tier '{name}'; known tiers: {string.Join(", ", ArithmeticTaskConfig.DefaultTiers.Select(t => t.Name))}.");
+            tiers.Add(tier);
+        }
+
+        return tiers;
     }
 
     private static LearnerOptions LearnerOptionsFrom(TrainLoopSettings train) => new()

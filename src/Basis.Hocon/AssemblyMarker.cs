@@ -1,2 +1,0 @@
-namespace Basis.Hocon;
-internal static class AssemblyMarker { }

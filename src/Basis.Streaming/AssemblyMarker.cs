@@ -1,2 +1,0 @@
-namespace Basis.Streaming;
-internal static class AssemblyMarker { }

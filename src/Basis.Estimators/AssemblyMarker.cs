@@ -1,2 +1,0 @@
-namespace Basis.Estimators;
-internal static class AssemblyMarker { }

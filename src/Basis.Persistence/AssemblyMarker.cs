@@ -1,2 +1,0 @@
-namespace Basis.Persistence;
-internal static class AssemblyMarker { }

@@ -1,2 +1,0 @@
-namespace Basis.Rollouts;
-internal static class AssemblyMarker { }

@@ -35,6 +35,7 @@ internal static class TrainCommand
         command.Options.Add(runDirOption);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            TextWriter output = parseResult.InvocationConfiguration.Output;
             TextWriter error = parseResult.InvocationConfiguration.Error;
             string[] files = parseResult.GetValue(configOption) is { Length: > 0 } given ? given : [DefaultConfig];
             TrainSettings settings;
@@ -58,8 +59,9 @@ internal static class TrainCommand
             Console.CancelKeyPress += onCancel;
             try
             {
-                RunSummary summary = await TrainingConsole.RunAsync(settings, runDir, interrupt.Token);
-                PrintSummary(summary, runDir);
+                bool live = settings.Run.Progress && ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+                RunSummary summary = await TrainingConsole.RunAsync(settings, runDir, live, output, interrupt.Token);
+                PrintSummary(summary, runDir, live, output);
                 return summary.Cancelled ? 130 : 0;
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -85,8 +87,14 @@ internal static class TrainCommand
         _ => e.Message,
     };
 
-    private static void PrintSummary(RunSummary summary, string runDir)
+    private static void PrintSummary(RunSummary summary, string runDir, bool live, TextWriter output)
     {
+        if (!live)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[summary] {summary.Estimator}: held-out accuracy {summary.StartAccuracy:P1} -> {summary.FinalAccuracy:P1} after {summary.Steps} steps, {summary.Rollouts} rollouts, {summary.TotalSeconds:F0} s (RL {summary.RlSeconds:F0} s); run folder {Path.GetFullPath(runDir)}{(summary.Cancelled ? " (interrupted)" : string.Empty)}"));
+            return;
+        }
+
         var table = new Table().Title("run summary").AddColumn("").AddColumn("");
         table.AddRow("estimator", summary.Estimator);
         table.AddRow("held-out accuracy", string.Create(CultureInfo.InvariantCulture, $"{summary.StartAccuracy:P1} -> {summary.FinalAccuracy:P1} ({(summary.FinalAccuracy - summary.StartAccuracy) * 100:+0.0;-0.0} points)"));
@@ -131,11 +139,11 @@ internal static class TrainSettingsLoader
 /// <summary>Runs a training run under a live Spectre.Console display (plain lines when output is redirected).</summary>
 internal static class TrainingConsole
 {
-    public static async Task<RunSummary> RunAsync(TrainSettings settings, string runDir, CancellationToken cancellationToken)
+    public static async Task<RunSummary> RunAsync(TrainSettings settings, string runDir, bool live, TextWriter output, CancellationToken cancellationToken)
     {
-        if (!settings.Run.Progress || Console.IsOutputRedirected)
+        if (!live)
         {
-            return await new TrainingRun(settings, runDir, new PlainObserver(Console.Out, settings.Train.Steps)).RunAsync(cancellationToken);
+            return await new TrainingRun(settings, runDir, new PlainObserver(output, settings.Train.Steps)).RunAsync(cancellationToken);
         }
 
         RunSummary? summary = null;

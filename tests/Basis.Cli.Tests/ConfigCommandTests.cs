@@ -42,7 +42,7 @@ public sealed class ConfigCommandTests : IDisposable
         Assert.Equal(7, basis.GetProperty("train").GetProperty("steps").GetInt32());
         Assert.Equal("7 steps", basis.GetProperty("train").GetProperty("note").GetString());
         Assert.Equal("/second", basis.GetProperty("run").GetProperty("run-dir").GetString());
-        Assert.Equal("/second/offline-table.jsonl", basis.GetProperty("offline-table").GetProperty("path").GetString());
+        Assert.Equal("Data Source=/second/journal.db", basis.GetProperty("journal").GetProperty("connection-string").GetString());
     }
 
     [Fact]

@@ -58,11 +58,10 @@ public sealed partial class ReferenceConfTests
     {
         HoconConfig config = HoconConfig.LoadFiles([Reference, Path.Combine(TestPaths.HoconDirectory, "local.conf")], Hocon.Settings());
 
-        Assert.Equal("runs/local/offline-table.jsonl", config.GetString("basis.offline-table.path"));
         Assert.Equal("Data Source=runs/local/journal.db", config.GetString("basis.journal.connection-string"));
         Assert.Equal(config.GetInt64("basis.run.seed"), config.GetInt64("basis.task.seed"));
-        Assert.Equal(TimeSpan.FromSeconds(2), config.GetDuration("basis.graph.grouped-within"));
-        Assert.Equal(TimeSpan.FromMilliseconds(100), config.GetDuration("basis.task.verifier.timeout"));
+        Assert.Equal(TimeSpan.FromMinutes(1), config.GetDuration("basis.graph.supervision.restart-window"));
+        Assert.Equal(TimeSpan.FromMilliseconds(100), config.GetDuration("basis.graph.supervision.backoff-min"));
         Assert.Equal(1L << 20, config.GetBytes("basis.cluster.weights.chunk-size"));
         Assert.False(config.HasPath("basis.cluster.secret"));
         Assert.Equal("sqlite", config.GetString("basis.journal.provider"));

@@ -1,0 +1,50 @@
+using Basis.Estimators;
+using Basis.Model;
+using Basis.Tasks;
+using Basis.Training.Graph;
+using Basis.Training.Policy;
+using Xunit;
+
+namespace Basis.Training.Tests;
+
+public class TransformerLearnerTests
+{
+    [Fact]
+    public void AnUpdateRaisesTheLikelihoodOfPositiveAdvantageRolloutsAndLowersTheNegativeOnes()
+    {
+        var config = new TransformerConfig(VocabSize: 12, ModelDim: 16, Layers: 1, Heads: 2, FfnDim: 24, MaxSeqLen: 16);
+        TransformerModel model = TransformerModel.Create(config, seed: 5);
+        var board = new WeightBoard<PolicyWeights>();
+        var learner = new TransformerLearner(model, padId: 0, new LearnerOptions { LearningRate = 1e-2f, MinLearningRate = 1e-2f, WarmupSteps = 0, TotalSteps = 10 }, board);
+        int[] prompt = [1, 4, 5];
+        int[] good = [6, 7, 2];
+        int[] bad = [8, 9, 2];
+        float[] before = [SequenceLogp(model, prompt, good), SequenceLogp(model, prompt, bad)];
+
+        VerifiedRollout Rollout(int slot, int[] completion, double reward) =>
+            new(new Rollout(new WorkItem(0, slot, 0, new TaskPrompt($"p{slot}", "x", "y", "easy", "exact"), null, 0), "c", prompt, completion, TokenLogps(model, prompt, completion), 0), reward, "r", false);
+
+        var batch = new TrainingBatch(
+            0,
+            [Rollout(0, good, 1), Rollout(1, bad, 0)],
+            [new RolloutEstimate(0.5, 0.5, double.NaN, BaselineSource.Direct), new RolloutEstimate(0.5, -0.5, double.NaN, BaselineSource.Direct)],
+            new BatchDiagnostics { Estimator = "test" });
+
+        LearnerStepMetrics metrics = learner.Update(batch);
+
+        Assert.True(SequenceLogp(model, prompt, good) > before[0], "the positive-advantage completion became less likely");
+        Assert.True(SequenceLogp(model, prompt, bad) < before[1], "the negative-advantage completion became more likely");
+        Assert.Equal(1, metrics.Version);
+        Assert.Equal(1, board.LatestVersion);
+        Assert.True(metrics.MaxBehaviourGap < 1e-4, $"behaviour log-probabilities differ from the learner's by {metrics.MaxBehaviourGap}");
+        Assert.Equal(1.0, metrics.MeanImportanceWeight, 4);
+    }
+
+    private static float SequenceLogp(TransformerModel model, int[] prompt, int[] completion) => TokenLogps(model, prompt, completion).Sum();
+
+    private static float[] TokenLogps(TransformerModel model, int[] prompt, int[] completion)
+    {
+        ForwardPass pass = model.Forward(TokenBatch.FromSequences([[.. prompt, .. completion]], [prompt.Length], 0));
+        return pass.TokenLogp.Skip(prompt.Length - 1).Take(completion.Length).ToArray();
+    }
+}

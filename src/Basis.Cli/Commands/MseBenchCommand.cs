@@ -24,11 +24,16 @@ internal static class MseBenchCommand
         command.Options.Add(scenarioOption);
         command.Options.Add(jsonOption);
         command.Options.Add(plotOption);
-        command.SetAction(parseResult => Run(
-            parseResult.GetValue(scenarioOption),
-            parseResult.GetValue(jsonOption),
-            parseResult.GetValue(plotOption),
-            AnsiConsole.Console));
+        command.SetAction(parseResult =>
+        {
+            // Redirected output has no terminal width; keep the table on one line per estimator.
+            if (Console.IsOutputRedirected)
+            {
+                AnsiConsole.Profile.Width = 200;
+            }
+
+            return Run(parseResult.GetValue(scenarioOption), parseResult.GetValue(jsonOption), parseResult.GetValue(plotOption), AnsiConsole.Console);
+        });
         return command;
     }
 

@@ -1,2 +1,0 @@
-namespace Basis.Model;
-internal static class AssemblyMarker { }

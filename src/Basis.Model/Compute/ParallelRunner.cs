@@ -1,0 +1,38 @@
+namespace Basis.Model.Compute;
+
+/// <summary>Runs independent work items on at most <c>threads</c> threads; one thread means the caller's thread only.</summary>
+internal static class ParallelRunner
+{
+    public static void For(int threads, int count, Action<int> body)
+    {
+        if (threads <= 1 || count <= 1)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                body(i);
+            }
+
+            return;
+        }
+
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+    }
+
+    /// <summary>Splits <paramref name="count"/> rows into contiguous chunks, one or a few per thread.</summary>
+    public static void ForChunks(int threads, int count, Action<int, int> body)
+    {
+        if (threads <= 1 || count < 64)
+        {
+            body(0, count);
+            return;
+        }
+
+        var chunks = Math.Min(count, threads * 4);
+        For(threads, chunks, c =>
+        {
+            var start = (int)((long)count * c / chunks);
+            var end = (int)((long)count * (c + 1) / chunks);
+            body(start, end);
+        });
+    }
+}

@@ -1,0 +1,352 @@
+using System.Numerics.Tensors;
+using Basis.Model.Compute;
+
+namespace Basis.Model.Sampling;
+
+/// <summary>
+/// How to sample. <see cref="Temperature"/> 0 is greedy. <see cref="TopK"/> 0 and <see cref="TopP"/> 1 disable those
+/// filters; top-k is applied before top-p, both to the tempered distribution.
+/// </summary>
+public sealed record SamplingOptions(float Temperature = 1f, int TopK = 0, float TopP = 1f, int MaxNewTokens = 64, IReadOnlyList<int>? StopTokens = null)
+{
+    public void Validate()
+    {
+        if (!(Temperature >= 0f) || !float.IsFinite(Temperature))
+        {
+            throw new ArgumentException($"SamplingOptions.Temperature must be a finite number ≥ 0, not {Temperature}.", nameof(Temperature));
+        }
+
+        if (TopK < 0)
+        {
+            throw new ArgumentException($"SamplingOptions.TopK must be ≥ 0, not {TopK}.", nameof(TopK));
+        }
+
+        if (!(TopP > 0f && TopP <= 1f))
+        {
+            throw new ArgumentException($"SamplingOptions.TopP must be in (0, 1], not {TopP}.", nameof(TopP));
+        }
+
+        if (MaxNewTokens <= 0)
+        {
+            throw new ArgumentException($"SamplingOptions.MaxNewTokens must be positive, not {MaxNewTokens}.", nameof(MaxNewTokens));
+        }
+    }
+}
+
+public enum FinishReason
+{
+    /// <summary>A stop token was sampled (it is the last token).</summary>
+    Stop,
+
+    /// <summary>MaxNewTokens or the model's MaxSeqLen was reached.</summary>
+    Length,
+}
+
+/// <summary>
+/// One generated completion. <see cref="SamplingLogp"/>[i] is log q(token i) under the distribution actually sampled
+/// from (tempered, top-k/top-p truncated; 0 for greedy). <see cref="PolicyLogp"/>[i] is log π(token i), the untempered
+/// full softmax of the policy: the quantity <see cref="TransformerModel.Forward"/> recomputes.
+/// </summary>
+public sealed record SampledSequence(int[] Tokens, float[] SamplingLogp, float[] PolicyLogp, FinishReason Finish);
+
+/// <summary>Batched incremental decoding with a per-row KV cache.</summary>
+/// <remarks>
+/// Each row draws from its own generator seeded by its row seed, and every row's arithmetic is independent of the
+/// other rows (see <see cref="Gemm"/>), so a prompt with a given row seed yields the same completion in any batch.
+/// </remarks>
+public static class Sampler
+{
+    /// <summary>Samples one completion per prompt; row i uses seed <see cref="DeterministicRandom.DeriveSeed"/>(seed, i).</summary>
+    public static IReadOnlyList<SampledSequence> Generate(TransformerModel model, IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        var seeds = new ulong[prompts.Count];
+        for (var i = 0; i < seeds.Length; i++)
+        {
+            seeds[i] = DeterministicRandom.DeriveSeed(seed, (ulong)i);
+        }
+
+        return Generate(model, prompts, options, seeds);
+    }
+
+    public static IReadOnlyList<SampledSequence> Generate(TransformerModel model, IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options, IReadOnlyList<ulong> rowSeeds)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(rowSeeds);
+        options.Validate();
+        if (rowSeeds.Count != prompts.Count)
+        {
+            throw new ArgumentException($"{rowSeeds.Count} row seeds for {prompts.Count} prompts.", nameof(rowSeeds));
+        }
+
+        var cfg = model.Config;
+        var rows = prompts.Count;
+        if (rows == 0)
+        {
+            return [];
+        }
+
+        for (var r = 0; r < rows; r++)
+        {
+            if (prompts[r].Count == 0 || prompts[r].Count >= cfg.MaxSeqLen)
+            {
+                throw new ArgumentException($"Prompt {r} has {prompts[r].Count} tokens; it needs at least 1 and fewer than MaxSeqLen ({cfg.MaxSeqLen}).", nameof(prompts));
+            }
+
+            foreach (var id in prompts[r])
+            {
+                if ((uint)id >= (uint)cfg.VocabSize)
+                {
+                    throw new ArgumentException($"Prompt {r} holds token id {id}, outside the vocabulary of {cfg.VocabSize}.", nameof(prompts));
+                }
+            }
+        }
+
+        var capacity = prompts.Max(p => Math.Min(cfg.MaxSeqLen, p.Count + options.MaxNewTokens));
+        var decoder = new KvCacheDecoder(model, rows, capacity);
+        var stop = new HashSet<int>(options.StopTokens ?? []);
+        var rngs = rowSeeds.Select(s => new DeterministicRandom(s)).ToArray();
+        var tokens = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
+        var samplingLogp = Enumerable.Range(0, rows).Select(_ => new List<float>()).ToArray();
+        var policyLogp = Enumerable.Range(0, rows).Select(_ => new List<float>()).ToArray();
+        var finish = new FinishReason?[rows];
+
+        var active = Enumerable.Range(0, rows).ToArray();
+        var logits = decoder.Step(active, prompts);
+        var v = cfg.VocabSize;
+        var scratch = new SamplingScratch(v);
+        while (active.Length > 0)
+        {
+            var next = new List<int>(active.Length);
+            var nextTokens = new List<IReadOnlyList<int>>(active.Length);
+            for (var a = 0; a < active.Length; a++)
+            {
+                var r = active[a];
+                var (token, qLogp, pLogp) = SampleToken(logits.AsSpan(a * v, v), options, rngs[r], scratch);
+                tokens[r].Add(token);
+                samplingLogp[r].Add(qLogp);
+                policyLogp[r].Add(pLogp);
+                if (stop.Contains(token))
+                {
+                    finish[r] = FinishReason.Stop;
+                }
+                else if (tokens[r].Count >= options.MaxNewTokens || decoder.Length(r) + 1 >= cfg.MaxSeqLen)
+                {
+                    finish[r] = FinishReason.Length;
+                }
+                else
+                {
+                    next.Add(r);
+                    nextTokens.Add([token]);
+                }
+            }
+
+            active = [.. next];
+            if (active.Length > 0)
+            {
+                logits = decoder.Step(active, nextTokens);
+            }
+        }
+
+        return [.. Enumerable.Range(0, rows).Select(r => new SampledSequence([.. tokens[r]], [.. samplingLogp[r]], [.. policyLogp[r]], finish[r]!.Value))];
+    }
+
+    private sealed class SamplingScratch(int v)
+    {
+        public float[] LogProbs { get; } = new float[v];
+
+        public float[] Scaled { get; } = new float[v];
+
+        public int[] Order { get; } = new int[v];
+    }
+
+    private static (int Token, float SamplingLogp, float PolicyLogp) SampleToken(ReadOnlySpan<float> logits, SamplingOptions options, DeterministicRandom rng, SamplingScratch s)
+    {
+        var v = logits.Length;
+        logits.CopyTo(s.LogProbs);
+        Ops.LogSoftmaxInPlace(s.LogProbs);
+        if (options.Temperature == 0f)
+        {
+            var best = TensorPrimitives.IndexOfMax(logits);
+            return (best, 0f, s.LogProbs[best]);
+        }
+
+        TensorPrimitives.Divide(logits, options.Temperature, s.Scaled);
+        var scaled = s.Scaled;
+        var order = s.Order;
+        for (var i = 0; i < v; i++)
+        {
+            order[i] = i;
+        }
+
+        Array.Sort(order, (a, b) => scaled[a] != scaled[b] ? scaled[b].CompareTo(scaled[a]) : a.CompareTo(b));
+        var keep = options.TopK > 0 ? Math.Min(options.TopK, v) : v;
+        var max = scaled[order[0]];
+        double total = 0;
+        for (var i = 0; i < keep; i++)
+        {
+            total += Math.Exp(scaled[order[i]] - max);
+        }
+
+        if (options.TopP < 1f)
+        {
+            double cumulative = 0;
+            for (var i = 0; i < keep; i++)
+            {
+                cumulative += Math.Exp(scaled[order[i]] - max) / total;
+                if (cumulative >= options.TopP)
+                {
+                    keep = i + 1;
+                    break;
+                }
+            }
+
+            total = 0;
+            for (var i = 0; i < keep; i++)
+            {
+                total += Math.Exp(scaled[order[i]] - max);
+            }
+        }
+
+        var u = rng.NextDouble() * total;
+        var chosen = order[keep - 1];
+        double acc = 0;
+        for (var i = 0; i < keep; i++)
+        {
+            acc += Math.Exp(scaled[order[i]] - max);
+            if (u < acc)
+            {
+                chosen = order[i];
+                break;
+            }
+        }
+
+        var qLogp = (float)(scaled[chosen] - max - Math.Log(total));
+        return (chosen, qLogp, s.LogProbs[chosen]);
+    }
+}
+
+/// <summary>Runs the model incrementally: each step appends tokens to some rows' caches and returns each row's last logits.</summary>
+internal sealed class KvCacheDecoder
+{
+    private readonly TransformerModel _model;
+    private readonly int _capacity;
+    private readonly int[] _lengths;
+    private readonly float[][] _keys;
+    private readonly float[][] _values;
+
+    public KvCacheDecoder(TransformerModel model, int rows, int capacity)
+    {
+        _model = model;
+        _capacity = capacity;
+        _lengths = new int[rows];
+        var size = model.Config.Layers * capacity * model.Config.ModelDim;
+        _keys = [.. Enumerable.Range(0, rows).Select(_ => new float[size])];
+        _values = [.. Enumerable.Range(0, rows).Select(_ => new float[size])];
+    }
+
+    public int Length(int row) => _lengths[row];
+
+    /// <summary>Feeds <paramref name="tokens"/>[i] to row <paramref name="rows"/>[i]; returns logits [rows.Length, V] at each row's last new token.</summary>
+    public float[] Step(int[] rows, IReadOnlyList<IReadOnlyList<int>> tokens)
+    {
+        var cfg = _model.Config;
+        int d = cfg.ModelDim, f = cfg.FfnDim, hd = cfg.HeadDim, heads = cfg.Heads, threads = _model.Threads;
+        var m = tokens.Sum(t => t.Count);
+        var rowOf = new int[m];
+        var pos = new int[m];
+        var last = new int[rows.Length];
+        var x = new float[m * d];
+        var emb = _model.Parameter("tok_embeddings");
+        var idx = 0;
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var r = rows[i];
+            if (_lengths[r] + tokens[i].Count > _capacity)
+            {
+                throw new InvalidOperationException($"Row {r} would exceed the KV cache capacity of {_capacity} positions.");
+            }
+
+            for (var j = 0; j < tokens[i].Count; j++, idx++)
+            {
+                rowOf[idx] = r;
+                pos[idx] = _lengths[r] + j;
+                emb.Slice(tokens[i][j] * d, d).CopyTo(x.AsSpan(idx * d, d));
+            }
+
+            last[i] = idx - 1;
+        }
+
+        var h = new float[m * d];
+        var q = new float[m * d];
+        var k = new float[m * d];
+        var v = new float[m * d];
+        var o = new float[m * d];
+        var gate = new float[m * f];
+        var up = new float[m * f];
+        var inv = new float[m];
+        var scale = 1f / MathF.Sqrt(hd);
+        for (var l = 0; l < cfg.Layers; l++)
+        {
+            Ops.RmsNorm(x, _model.P(l, "attn_norm"), h, inv, m, d, cfg.NormEps);
+            Gemm.Multiply(false, false, m, d, d, h, d, _model.P(l, "wq"), d, q, d, false, threads);
+            Gemm.Multiply(false, false, m, d, d, h, d, _model.P(l, "wk"), d, k, d, false, threads);
+            Gemm.Multiply(false, false, m, d, d, h, d, _model.P(l, "wv"), d, v, d, false, threads);
+            Ops.Rope(q, pos, _model.Rope, m, d, inverse: false);
+            Ops.Rope(k, pos, _model.Rope, m, d, inverse: false);
+            var layerOffset = l * _capacity * d;
+            for (var i = 0; i < m; i++)
+            {
+                k.AsSpan(i * d, d).CopyTo(_keys[rowOf[i]].AsSpan(layerOffset + pos[i] * d, d));
+                v.AsSpan(i * d, d).CopyTo(_values[rowOf[i]].AsSpan(layerOffset + pos[i] * d, d));
+            }
+
+            ParallelRunner.For(threads, m, i =>
+            {
+                var keys = _keys[rowOf[i]].AsSpan(layerOffset);
+                var values = _values[rowOf[i]].AsSpan(layerOffset);
+                var count = pos[i] + 1;
+                var scores = new float[count];
+                for (var hh = 0; hh < heads; hh++)
+                {
+                    var qh = q.AsSpan(i * d + hh * hd, hd);
+                    for (var j = 0; j < count; j++)
+                    {
+                        scores[j] = TensorPrimitives.Dot(qh, keys.Slice(j * d + hh * hd, hd)) * scale;
+                    }
+
+                    // TensorPrimitives.SoftMax does not subtract the maximum, so sharp heads overflow exp() to NaN.
+                    TensorPrimitives.Subtract(scores, TensorPrimitives.Max(scores), scores);
+                    TensorPrimitives.SoftMax(scores, scores);
+                    var oh = o.AsSpan(i * d + hh * hd, hd);
+                    oh.Clear();
+                    for (var j = 0; j < count; j++)
+                    {
+                        TensorPrimitives.MultiplyAdd(values.Slice(j * d + hh * hd, hd), scores[j], oh, oh);
+                    }
+                }
+            });
+            Gemm.Multiply(false, false, m, d, d, o, d, _model.P(l, "wo"), d, x, d, true, threads);
+            Ops.RmsNorm(x, _model.P(l, "mlp_norm"), h, inv, m, d, cfg.NormEps);
+            Gemm.Multiply(false, false, m, f, d, h, d, _model.P(l, "w_gate"), f, gate, f, false, threads);
+            Gemm.Multiply(false, false, m, f, d, h, d, _model.P(l, "w_up"), f, up, f, false, threads);
+            Ops.SwiGlu(gate, up, gate);
+            Gemm.Multiply(false, false, m, d, f, gate, f, _model.P(l, "w_down"), d, x, d, true, threads);
+        }
+
+        var lastHidden = new float[rows.Length * d];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            x.AsSpan(last[i] * d, d).CopyTo(lastHidden.AsSpan(i * d, d));
+            _lengths[rows[i]] += tokens[i].Count;
+        }
+
+        var normed = new float[rows.Length * d];
+        Ops.RmsNorm(lastHidden, _model.P("norm"), normed, new float[rows.Length], rows.Length, d, cfg.NormEps);
+        var logits = new float[rows.Length * cfg.VocabSize];
+        _model.HeadForward(normed, logits, rows.Length);
+        return logits;
+    }
+}

@@ -18,6 +18,7 @@ public static class Program
         root.Subcommands.Add(ConfigCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(OfflineTableCommand.Create());
         return root;
     }
 }

@@ -102,7 +102,7 @@ public sealed class TrainingRun
             EvalSize = _settings.Task.EvalSize,
             Tiers = SelectTiers(_settings.Task.Tiers),
         });
-        var tokenizer = new CharTokenizer(Alphabet);
+        CharTokenizer tokenizer = CreateTokenizer();
         var text = new PolicyText(tokenizer);
         VerifierRegistry verifiers = VerifierRegistry.CreateDefault();
         int threads = _settings.Model.Threads > 0 ? _settings.Model.Threads : Environment.ProcessorCount;
@@ -248,6 +248,9 @@ public sealed class TrainingRun
         return summary;
     }
 
+    /// <summary>The built-in policy's tokenizer: the characters of arithmetic prompts and answers.</summary>
+    public static CharTokenizer CreateTokenizer() => new(Alphabet);
+
     private TransformerModel WarmStart(ArithmeticTaskSet tasks, CharTokenizer tokenizer, int threads, CancellationToken cancellationToken)
     {
         var config = new TransformerConfig(tokenizer.VocabSize, _settings.Model.DModel, _settings.Model.Layers, _settings.Model.Heads, _settings.Model.FfDim, _settings.Model.Context, _settings.Model.TiedHead);
@@ -329,7 +332,8 @@ public sealed class TrainingRun
         return OfflineTables.ToValueTable(result.Table);
     }
 
-    private static IReadOnlyList<ArithmeticTier> SelectTiers(IReadOnlyList<string> names)
+    /// <summary>The generator's tiers with these names; no names means every default tier.</summary>
+    public static IReadOnlyList<ArithmeticTier> SelectTiers(IReadOnlyList<string> names)
     {
         if (names.Count == 0)
         {

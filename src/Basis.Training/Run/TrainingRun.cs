@@ -255,7 +255,10 @@ public sealed class TrainingRun
     {
         var config = new TransformerConfig(tokenizer.VocabSize, _settings.Model.DModel, _settings.Model.Layers, _settings.Model.Heads, _settings.Model.FfDim, _settings.Model.Context, _settings.Model.TiedHead);
         config.Validate();
-        string key = CacheKey(JsonSerializer.Serialize(new { _settings.Model, _settings.Sft, _settings.Task, _settings.Run.Seed, Alphabet }, RunJson.Options));
+        // Thread count changes speed, not weights, so it stays out of the cache key.
+        ModelSettings m = _settings.Model;
+        var architecture = new { m.DModel, m.Layers, m.Heads, m.FfDim, m.Context, m.TiedHead, m.InitStd };
+        string key = CacheKey(JsonSerializer.Serialize(new { architecture, _settings.Sft, _settings.Task, _settings.Run.Seed, Alphabet }, RunJson.Options));
         string path = Path.Combine(_runDir, "sft.safetensors");
         if (File.Exists(path))
         {

@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(OfflineTableCommand.Create());
+        root.Subcommands.Add(ReplayCommand.Create());
         return root;
     }
 }

@@ -132,7 +132,8 @@ internal static class TrainSettingsLoader
             HoconOptions.BindAndValidate<OfflineTableSettings>(configuration, "basis:offline-table"),
             HoconOptions.BindAndValidate<EstimatorSettings>(configuration, "basis:estimator"),
             HoconOptions.BindAndValidate<TrainLoopSettings>(configuration, "basis:train"),
-            HoconOptions.BindAndValidate<GraphSettings>(configuration, "basis:graph"));
+            HoconOptions.BindAndValidate<GraphSettings>(configuration, "basis:graph"),
+            HoconOptions.BindAndValidate<JournalSettings>(configuration, "basis:journal"));
     }
 }
 

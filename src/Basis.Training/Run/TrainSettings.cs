@@ -209,6 +209,16 @@ public sealed class SupervisionSettings
     public double BackoffJitter { get; set; } = 0.2;
 }
 
+/// <summary><c>basis.journal</c></summary>
+public sealed class JournalSettings
+{
+    /// <summary>sqlite (journal.db in the run folder; the connection string is ignored) or postgres.</summary>
+    [RegularExpression("sqlite|postgres|postgresql", ErrorMessage = "must be sqlite or postgres")]
+    public string Provider { get; set; } = "sqlite";
+
+    public string? ConnectionString { get; set; }
+}
+
 /// <summary>Every section <c>basis train</c> reads.</summary>
 public sealed record TrainSettings(
     RunSettings Run,
@@ -218,4 +228,5 @@ public sealed record TrainSettings(
     OfflineTableSettings OfflineTable,
     EstimatorSettings Estimator,
     TrainLoopSettings Train,
-    GraphSettings Graph);
+    GraphSettings Graph,
+    JournalSettings Journal);

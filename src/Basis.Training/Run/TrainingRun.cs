@@ -16,6 +16,7 @@ using Basis.Tasks.OfflineTable;
 using Basis.Tasks.Synthetic;
 using Basis.Tasks.Verification;
 using Basis.Training.Graph;
+using Basis.Training.Journal;
 using Basis.Training.Policy;
 
 namespace Basis.Training.Run;
@@ -152,6 +153,20 @@ public sealed class TrainingRun
                 _settings.Graph.Supervision.RestartWindow),
         };
 
+        await using TrainingJournal journal = await OpenJournalAsync(cancellationToken).ConfigureAwait(false);
+        await journal.StartAsync(
+            new RunStarted(
+                _settings.Estimator.Name,
+                estimator.Name.StartsWith("basis", StringComparison.Ordinal) ? BasisOptions.Default.Describe() : _settings.Estimator.Name,
+                table.PolicyHash,
+                table.TaskSetHash,
+                Path.Combine(_runDir, "offline-table.jsonl"),
+                _settings.OfflineTable.Samples,
+                seed,
+                _settings.Train.BatchSize,
+                group),
+            cancellationToken).ConfigureAwait(false);
+
         var metrics = new MetricsFile(Path.Combine(_runDir, "metrics.csv"));
         metrics.Append(new StepRecord(-1, 0, 0, double.NaN, startAccuracy, null, null, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 0));
         var rl = Stopwatch.StartNew();
@@ -161,7 +176,7 @@ public sealed class TrainingRun
         double finalAccuracy = startAccuracy;
         _observer.Phase("rl", $"{estimator.Name}: {_settings.Train.Steps} steps of {_settings.Train.BatchSize} rollouts ({graphOptions.PromptsPerStep} prompts x {group})");
 
-        ValueTask OnStep(StepReport report, CancellationToken ct)
+        async ValueTask OnStep(StepReport report, CancellationToken ct)
         {
             stepsDone++;
             rollouts += report.Batch.Rollouts.Count + report.Filtered;
@@ -189,14 +204,18 @@ public sealed class TrainingRun
                 report.Learner.MeanEntropy,
                 elapsed > 0 ? tokens / elapsed : 0,
                 report.Quarantined);
-            metrics.Append(record);
-            _observer.Step(record);
+            string? checkpoint = null;
             if (_settings.Run.CheckpointEvery > 0 && stepsDone % _settings.Run.CheckpointEvery == 0)
             {
-                SaveCheckpoint(model, Path.Combine(_runDir, "checkpoints", $"step-{stepsDone:D6}.safetensors"), learner.Version);
+                checkpoint = Path.Combine("checkpoints", $"step-{stepsDone:D6}.safetensors");
+                SaveCheckpoint(model, Path.Combine(_runDir, checkpoint), learner.Version);
             }
 
-            return ValueTask.CompletedTask;
+            // The step's events are committed before the next step starts: the journal never lags the learner by more than one step.
+            await journal.WriteStepAsync(report.Batch, ct).ConfigureAwait(false);
+            await journal.WritePolicyUpdatedAsync(new PolicyUpdated(report.Learner.Version, report.Step, checkpoint, report.Learner.Loss, report.Learner.GradNorm, report.Learner.LearningRate, report.Learner.MeanEntropy, accuracy), ct).ConfigureAwait(false);
+            metrics.Append(record);
+            _observer.Step(record);
         }
 
         _graph = new TrainingGraph(
@@ -246,6 +265,34 @@ public sealed class TrainingRun
         await File.WriteAllTextAsync(Path.Combine(_runDir, "summary.json"), JsonSerializer.Serialize(summary, RunJson.Options), CancellationToken.None).ConfigureAwait(false);
         RunPlots.Write(_runDir, metrics.Records, estimator.Name);
         return summary;
+    }
+
+    private async Task<TrainingJournal> OpenJournalAsync(CancellationToken cancellationToken)
+    {
+        if (!string.Equals(_settings.Journal.Provider, "sqlite", StringComparison.Ordinal))
+        {
+            string connection = _settings.Journal.ConnectionString
+                ?? throw new ArgumentException("basis.journal.connection-string is required when basis.journal.provider is not sqlite.");
+            return await TrainingJournal.OpenAsync(_settings.Journal.Provider, connection, cancellationToken).ConfigureAwait(false);
+        }
+
+        // A new run in a used folder keeps the old journal under a dated name rather than mixing two runs' events.
+        string path = Path.Combine(_runDir, "journal.db");
+        if (File.Exists(path))
+        {
+            string stamp = DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
+            foreach (string suffix in new[] { string.Empty, "-wal", "-shm" })
+            {
+                if (File.Exists(path + suffix))
+                {
+                    File.Move(path + suffix, Path.Combine(_runDir, $"journal.{stamp}.db{suffix}"));
+                }
+            }
+
+            _observer.Phase("journal", $"kept the previous run's journal as journal.{stamp}.db");
+        }
+
+        return await TrainingJournal.OpenAsync("sqlite", Persistence.JournalFactory.SqliteConnectionStringForRunFolder(_runDir), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The built-in policy's tokenizer: the characters of arithmetic prompts and answers.</summary>

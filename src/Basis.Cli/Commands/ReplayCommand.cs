@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Globalization;
+using Basis.Persistence;
+using Basis.Training.Journal;
+
+namespace Basis.Cli.Commands;
+
+/// <summary><c>basis replay RUN</c>: streams a run's journal, verifies its advantages, exports it.</summary>
+internal static class ReplayCommand
+{
+    public static Command Create()
+    {
+        var run = new Argument<DirectoryInfo>("RUN") { Description = "The run folder (it holds journal.db)." };
+        var verify = new Option<bool>("--verify") { Description = "Recompute every batch's advantages from the persisted rewards and offline counts and check they are bit-identical to the persisted ones (exit 1 if not)." };
+        var export = new Option<string?>("--export") { Description = "Write a flat file: csv (one row per rollout of every batch) or jsonl (every event)." };
+        export.AcceptOnlyFromAmong("csv", "jsonl");
+        var output = new Option<FileInfo?>("--out") { Description = "Where --export writes (default: standard output)." };
+        var command = new Command(
+            "replay",
+            "Stream a training run's persisted event journal: counts by event type, --verify recomputes the advantages, --export writes csv or jsonl. "
+            + "A corrupt row stops the replay with an error naming its ordering and persistence id (exit 1).")
+        {
+            run, verify, export, output,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            TextWriter stdout = parseResult.InvocationConfiguration.Output;
+            TextWriter stderr = parseResult.InvocationConfiguration.Error;
+            DirectoryInfo folder = parseResult.GetValue(run)!;
+            string database = Path.Combine(folder.FullName, "journal.db");
+            if (!File.Exists(database))
+            {
+                stderr.WriteLine($"basis replay: {database} does not exist; is {folder.FullName} a run folder?");
+                return 1;
+            }
+
+            try
+            {
+                await using EventJournal journal = await JournalFactory.CreateAsync("sqlite", JournalFactory.SqliteConnectionStringForRunFolder(folder.FullName), TrainingJournal.CreateRegistry(), cancellationToken: cancellationToken);
+                var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+                await foreach (EventEnvelope envelope in journal.CurrentAllEvents(cancellationToken: cancellationToken))
+                {
+                    counts[envelope.Manifest] = counts.GetValueOrDefault(envelope.Manifest) + 1;
+                }
+
+                stdout.WriteLine($"journal {database}: {string.Join(", ", counts.Select(c => $"{c.Value} {c.Key}"))}");
+                int status = 0;
+                if (parseResult.GetValue(verify))
+                {
+                    ReplayVerification result = await JournalReplay.VerifyAsync(journal, cancellationToken);
+                    if (result.Identical)
+                    {
+                        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"verify: {result.Batches} batches, {result.Rollouts} advantages recomputed, all bit-identical"));
+                    }
+                    else
+                    {
+                        stderr.WriteLine($"verify: {result.Mismatches.Count} mismatches:");
+                        foreach (string mismatch in result.Mismatches)
+                        {
+                            stderr.WriteLine("  " + mismatch);
+                        }
+
+                        status = 1;
+                    }
+                }
+
+                if (parseResult.GetValue(export) is string format)
+                {
+                    FileInfo? file = parseResult.GetValue(output);
+                    await using TextWriter writer = file is null ? TextWriter.Synchronized(TextWriter.Null) : new StreamWriter(file.FullName);
+                    TextWriter target = file is null ? stdout : writer;
+                    int rows = format == "csv"
+                        ? await JournalReplay.ExportCsvAsync(journal, target, cancellationToken)
+                        : await JournalReplay.ExportJsonLinesAsync(journal, target, cancellationToken);
+                    if (file is not null)
+                    {
+                        stdout.WriteLine($"export: {rows} rows written to {file.FullName}");
+                    }
+                }
+
+                return status;
+            }
+            catch (Exception e) when (e is JournalCorruptionException or JournalUnavailableException or InvalidOperationException or IOException)
+            {
+                stderr.WriteLine($"basis replay: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+}

@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Basis.Model.Compute;
 
 namespace Basis.Model;
@@ -7,6 +9,7 @@ namespace Basis.Model;
 internal static class Ops
 {
     /// <summary>y = x / rms(x) · g per row; stores 1/rms per row for the backward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> gain, Span<float> y, Span<float> invRms, int rows, int dim, float eps)
     {
         for (var r = 0; r < rows; r++)
@@ -21,6 +24,7 @@ internal static class Ops
     }
 
     /// <summary>Recomputes y from x and the stored 1/rms.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RmsNormApply(ReadOnlySpan<float> x, ReadOnlySpan<float> gain, ReadOnlySpan<float> invRms, Span<float> y, int rows, int dim)
     {
         for (var r = 0; r < rows; r++)
@@ -32,6 +36,7 @@ internal static class Ops
     }
 
     /// <summary>dx (+)= ∂/∂x, using dx_i = r·g_i·dy_i − x_i·r³/D·Σ_j dy_j g_j x_j. Gain gradient is separate.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RmsNormBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> gain, ReadOnlySpan<float> invRms, ReadOnlySpan<float> dy, Span<float> dx, Span<float> scratch, int rows, int dim, bool accumulate)
     {
         var gdy = scratch[..dim];
@@ -53,6 +58,7 @@ internal static class Ops
     }
 
     /// <summary>dGain += Σ_rows dy · x · (1/rms).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RmsNormGainGrad(ReadOnlySpan<float> x, ReadOnlySpan<float> invRms, ReadOnlySpan<float> dy, Span<float> dGain, int rows, int dim)
     {
         for (var r = 0; r < rows; r++)
@@ -68,6 +74,7 @@ internal static class Ops
     }
 
     /// <summary>Rotates pairs (2i, 2i+1) of every head by position·θ_i; <paramref name="inverse"/> rotates back (the backward).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rope(Span<float> x, ReadOnlySpan<int> positions, RopeTable table, int rows, int dim, bool inverse)
     {
         var half = table.HalfHeadDim;
@@ -91,34 +98,76 @@ internal static class Ops
         }
     }
 
-    public static float Silu(float a) => a / (1f + MathF.Exp(-a));
-
     /// <summary>s = silu(gate) · up.</summary>
+    /// <remarks>
+    /// Every element, the tail included, goes through the same vector code, so an element's value does not depend on
+    /// where it sits in the span (a sampled row must not change with the batch around it).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SwiGlu(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> s)
     {
-        for (var i = 0; i < s.Length; i++)
+        var w = Vector<float>.Count;
+        var n = s.Length;
+        var i = 0;
+        for (; i + w <= n; i += w)
         {
-            s[i] = Silu(gate[i]) * up[i];
+            SwiGluVector(new Vector<float>(gate[i..]), new Vector<float>(up[i..])).CopyTo(s[i..]);
+        }
+
+        if (i < n)
+        {
+            Span<float> g = stackalloc float[w];
+            Span<float> u = stackalloc float[w];
+            gate[i..n].CopyTo(g);
+            up[i..n].CopyTo(u);
+            SwiGluVector(new Vector<float>(g), new Vector<float>(u)).CopyTo(g);
+            g[..(n - i)].CopyTo(s[i..]);
         }
     }
 
+    private static Vector<float> SwiGluVector(Vector<float> a, Vector<float> up) => a / (Vector<float>.One + Vector.Exp(-a)) * up;
+
     /// <summary>dGate = ds · up · silu'(gate), dUp = ds · silu(gate); may write dGate over ds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SwiGluBackward(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, ReadOnlySpan<float> ds, Span<float> dGate, Span<float> dUp)
     {
-        for (var i = 0; i < ds.Length; i++)
+        var w = Vector<float>.Count;
+        var n = ds.Length;
+        var i = 0;
+        for (; i + w <= n; i += w)
         {
-            var a = gate[i];
-            var sig = 1f / (1f + MathF.Exp(-a));
-            var g = ds[i];
-            dUp[i] = g * a * sig;
-            dGate[i] = g * up[i] * sig * (1f + a * (1f - sig));
+            var (dg, du) = SwiGluBackwardVector(new Vector<float>(gate[i..]), new Vector<float>(up[i..]), new Vector<float>(ds[i..]));
+            dg.CopyTo(dGate[i..]);
+            du.CopyTo(dUp[i..]);
         }
+
+        if (i < n)
+        {
+            Span<float> a = stackalloc float[w];
+            Span<float> u = stackalloc float[w];
+            Span<float> g = stackalloc float[w];
+            gate[i..n].CopyTo(a);
+            up[i..n].CopyTo(u);
+            ds[i..n].CopyTo(g);
+            var (dg, du) = SwiGluBackwardVector(new Vector<float>(a), new Vector<float>(u), new Vector<float>(g));
+            dg.CopyTo(a);
+            du.CopyTo(u);
+            a[..(n - i)].CopyTo(dGate[i..]);
+            u[..(n - i)].CopyTo(dUp[i..]);
+        }
+    }
+
+    private static (Vector<float> DGate, Vector<float> DUp) SwiGluBackwardVector(Vector<float> a, Vector<float> up, Vector<float> g)
+    {
+        var sig = Vector<float>.One / (Vector<float>.One + Vector.Exp(-a));
+        return (g * up * sig * (Vector<float>.One + a * (Vector<float>.One - sig)), g * a * sig);
     }
 
     /// <summary>
     /// Causal attention of one (row, head): P = softmax(QKᵀ·scale) over keys j ≤ i with keyMask[j]; O = P V.
     /// Q, K, V, O are strided views (leading dimension ld); P is T×T. A query with no visible key outputs zeros.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AttentionHead(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> o, Span<float> p, ReadOnlySpan<bool> keyMask, int t, int headDim, int ld, float scale)
     {
         Gemm.Multiply(false, true, t, t, headDim, q, ld, k, ld, p, t, accumulate: false);
@@ -152,6 +201,7 @@ internal static class Ops
     }
 
     /// <summary>Backward of <see cref="AttentionHead"/>: writes dQ, dK, dV (strided) from dO and the stored P; dP is T×T scratch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AttentionHeadBackward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> p, ReadOnlySpan<float> dO, Span<float> dP, Span<float> dQ, Span<float> dK, Span<float> dV, int t, int headDim, int ld, float scale)
     {
         Gemm.Multiply(false, true, t, t, headDim, dO, ld, v, ld, dP, t, accumulate: false);
@@ -172,6 +222,7 @@ internal static class Ops
     }
 
     /// <summary>Turns a row of logits into log-probabilities in place; returns the entropy −Σ p log p.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float LogSoftmaxInPlace(Span<float> logits)
     {
         var max = TensorPrimitives.Max(logits);
@@ -195,6 +246,7 @@ internal static class Ops
     /// <summary>
     /// Gradient w.r.t. the logits of a·logp[target] + b·H: dz_j = a(δ_jt − p_j) − b·p_j(log p_j + H). Overwrites logp with dz.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LogSoftmaxBackwardInPlace(Span<float> logp, int target, float entropy, float dLogp, float dEntropy)
     {
         for (var j = 0; j < logp.Length; j++)

@@ -1,4 +1,7 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Basis.Model.Compute;
 
 namespace Basis.Model.Sampling;
@@ -56,6 +59,7 @@ public sealed record SampledSequence(int[] Tokens, float[] SamplingLogp, float[]
 /// </remarks>
 public static class Sampler
 {
+
     /// <summary>Samples one completion per prompt; row i uses seed <see cref="DeterministicRandom.DeriveSeed"/>(seed, i).</summary>
     public static IReadOnlyList<SampledSequence> Generate(TransformerModel model, IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options, ulong seed)
     {
@@ -162,6 +166,7 @@ public static class Sampler
         public int[] Order { get; } = new int[v];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int Token, float SamplingLogp, float PolicyLogp) SampleToken(ReadOnlySpan<float> logits, SamplingOptions options, DeterministicRandom rng, SamplingScratch s)
     {
         var v = logits.Length;
@@ -250,6 +255,7 @@ internal sealed class KvCacheDecoder
     public int Length(int row) => _lengths[row];
 
     /// <summary>Feeds <paramref name="tokens"/>[i] to row <paramref name="rows"/>[i]; returns logits [rows.Length, V] at each row's last new token.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float[] Step(int[] rows, IReadOnlyList<IReadOnlyList<int>> tokens)
     {
         var cfg = _model.Config;
@@ -305,28 +311,9 @@ internal sealed class KvCacheDecoder
 
             ParallelRunner.For(threads, m, i =>
             {
-                var keys = _keys[rowOf[i]].AsSpan(layerOffset);
-                var values = _values[rowOf[i]].AsSpan(layerOffset);
                 var count = pos[i] + 1;
-                var scores = new float[count];
-                for (var hh = 0; hh < heads; hh++)
-                {
-                    var qh = q.AsSpan(i * d + hh * hd, hd);
-                    for (var j = 0; j < count; j++)
-                    {
-                        scores[j] = TensorPrimitives.Dot(qh, keys.Slice(j * d + hh * hd, hd)) * scale;
-                    }
-
-                    // TensorPrimitives.SoftMax does not subtract the maximum, so sharp heads overflow exp() to NaN.
-                    TensorPrimitives.Subtract(scores, TensorPrimitives.Max(scores), scores);
-                    TensorPrimitives.SoftMax(scores, scores);
-                    var oh = o.AsSpan(i * d + hh * hd, hd);
-                    oh.Clear();
-                    for (var j = 0; j < count; j++)
-                    {
-                        TensorPrimitives.MultiplyAdd(values.Slice(j * d + hh * hd, hd), scores[j], oh, oh);
-                    }
-                }
+                var scores = count <= 1024 ? stackalloc float[count] : new float[count];
+                Attend(q.AsSpan(i * d, d), _keys[rowOf[i]].AsSpan(layerOffset, count * d), _values[rowOf[i]].AsSpan(layerOffset, count * d), count, heads, hd, scale, scores, o.AsSpan(i * d, d));
             });
             Gemm.Multiply(false, false, m, d, d, o, d, _model.P(l, "wo"), d, x, d, true, threads);
             Ops.RmsNorm(x, _model.P(l, "mlp_norm"), h, inv, m, d, cfg.NormEps);
@@ -348,5 +335,121 @@ internal sealed class KvCacheDecoder
         var logits = new float[rows.Length * cfg.VocabSize];
         _model.HeadForward(normed, logits, rows.Length);
         return logits;
+    }
+
+    /// <summary>
+    /// One query row against <paramref name="count"/> cached positions, every head: o_h = softmax(q_h·K_hᵀ·scale)·V_h. Keys
+    /// and values are [count, heads·headDim] rows.
+    /// </summary>
+    /// <remarks>Four keys (and four 8-lane output slices) at a time keep independent FMA chains in flight.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Attend(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, int count, int heads, int headDim, float scale, Span<float> scores, Span<float> o)
+    {
+        var d = heads * headDim;
+        if (q.Length < d || o.Length < d || keys.Length < count * d || values.Length < count * d || scores.Length < count)
+        {
+            throw new ArgumentException("Attention operands are smaller than the head layout needs.");
+        }
+
+        var w = Vector256<float>.Count;
+        var vectorEnd = headDim - headDim % w;
+        ref var qRef = ref MemoryMarshal.GetReference(q);
+        ref var kRef = ref MemoryMarshal.GetReference(keys);
+        ref var vRef = ref MemoryMarshal.GetReference(values);
+        ref var oRef = ref MemoryMarshal.GetReference(o);
+        var probs = scores[..count];
+        for (var h = 0; h < heads; h++)
+        {
+            var head = h * headDim;
+            var j = 0;
+            for (; j + 4 <= count; j += 4)
+            {
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                var key = j * d + head;
+                for (var c = 0; c < vectorEnd; c += w)
+                {
+                    var qv = Vector256.LoadUnsafe(ref qRef, (nuint)(head + c));
+                    a0 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref kRef, (nuint)(key + c)), a0);
+                    a1 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref kRef, (nuint)(key + d + c)), a1);
+                    a2 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref kRef, (nuint)(key + 2 * d + c)), a2);
+                    a3 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref kRef, (nuint)(key + 3 * d + c)), a3);
+                }
+
+                probs[j] = (Vector256.Sum(a0) + TailDot(q, keys, head, key, vectorEnd, headDim)) * scale;
+                probs[j + 1] = (Vector256.Sum(a1) + TailDot(q, keys, head, key + d, vectorEnd, headDim)) * scale;
+                probs[j + 2] = (Vector256.Sum(a2) + TailDot(q, keys, head, key + 2 * d, vectorEnd, headDim)) * scale;
+                probs[j + 3] = (Vector256.Sum(a3) + TailDot(q, keys, head, key + 3 * d, vectorEnd, headDim)) * scale;
+            }
+
+            for (; j < count; j++)
+            {
+                var key = j * d + head;
+                var acc = Vector256<float>.Zero;
+                for (var c = 0; c < vectorEnd; c += w)
+                {
+                    acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref qRef, (nuint)(head + c)), Vector256.LoadUnsafe(ref kRef, (nuint)(key + c)), acc);
+                }
+
+                probs[j] = (Vector256.Sum(acc) + TailDot(q, keys, head, key, vectorEnd, headDim)) * scale;
+            }
+
+            // Subtracting the maximum keeps exp() finite for sharp heads.
+            TensorPrimitives.Subtract(probs, TensorPrimitives.Max(probs), probs);
+            TensorPrimitives.Exp(probs, probs);
+            var inv = 1f / TensorPrimitives.Sum(probs);
+            var col = 0;
+            for (; col + 4 * w <= vectorEnd; col += 4 * w)
+            {
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (var jj = 0; jj < count; jj++)
+                {
+                    var p = Vector256.Create(probs[jj]);
+                    var row = (nuint)(jj * d + head + col);
+                    a0 = Vector256.FusedMultiplyAdd(p, Vector256.LoadUnsafe(ref vRef, row), a0);
+                    a1 = Vector256.FusedMultiplyAdd(p, Vector256.LoadUnsafe(ref vRef, row + (nuint)w), a1);
+                    a2 = Vector256.FusedMultiplyAdd(p, Vector256.LoadUnsafe(ref vRef, row + (nuint)(2 * w)), a2);
+                    a3 = Vector256.FusedMultiplyAdd(p, Vector256.LoadUnsafe(ref vRef, row + (nuint)(3 * w)), a3);
+                }
+
+                var dst = (nuint)(head + col);
+                (a0 * inv).StoreUnsafe(ref oRef, dst);
+                (a1 * inv).StoreUnsafe(ref oRef, dst + (nuint)w);
+                (a2 * inv).StoreUnsafe(ref oRef, dst + (nuint)(2 * w));
+                (a3 * inv).StoreUnsafe(ref oRef, dst + (nuint)(3 * w));
+            }
+
+            for (; col < vectorEnd; col += w)
+            {
+                var acc = Vector256<float>.Zero;
+                for (var jj = 0; jj < count; jj++)
+                {
+                    acc = Vector256.FusedMultiplyAdd(Vector256.Create(probs[jj]), Vector256.LoadUnsafe(ref vRef, (nuint)(jj * d + head + col)), acc);
+                }
+
+                (acc * inv).StoreUnsafe(ref oRef, (nuint)(head + col));
+            }
+
+            for (; col < headDim; col++)
+            {
+                var acc = 0f;
+                for (var jj = 0; jj < count; jj++)
+                {
+                    acc += probs[jj] * values[jj * d + head + col];
+                }
+
+                o[head + col] = acc * inv;
+            }
+        }
+    }
+
+    private static float TailDot(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, int qOffset, int kOffset, int from, int to)
+    {
+        var sum = 0f;
+        for (var c = from; c < to; c++)
+        {
+            sum += q[qOffset + c] * keys[kOffset + c];
+        }
+
+        return sum;
     }
 }

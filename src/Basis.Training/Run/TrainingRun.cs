@@ -87,6 +87,11 @@ public sealed class TrainingRun
 
     public IReadOnlyList<StageMetricsSnapshot> GraphMetrics => _graph?.Metrics ?? [];
 
+    /// <summary>The rows of metrics.csv once the run has started RL (the evaluation before RL first).</summary>
+    public IReadOnlyList<StepRecord> Records => _records?.Records ?? [];
+
+    private MetricsFile? _records;
+
     private TrainingGraph? _graph;
 
     public async Task<RunSummary> RunAsync(CancellationToken cancellationToken)
@@ -168,6 +173,7 @@ public sealed class TrainingRun
             cancellationToken).ConfigureAwait(false);
 
         var metrics = new MetricsFile(Path.Combine(_runDir, "metrics.csv"));
+        _records = metrics;
         metrics.Append(new StepRecord(-1, 0, 0, double.NaN, startAccuracy, null, null, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 0));
         var rl = Stopwatch.StartNew();
         long rollouts = 0;

@@ -11,6 +11,7 @@ public sealed class GemmTests
     [InlineData(false, true, 100, 19, 64)]
     [InlineData(true, true, 6, 16, 257)]
     [InlineData(false, false, 200, 70, 520)]
+    [InlineData(false, false, 50, 48, 300)]
     public void MatchesNaiveProductInEveryLayout(bool transA, bool transB, int m, int n, int k)
     {
         foreach (var threads in new[] { 1, 2 })
@@ -86,6 +87,38 @@ public sealed class GemmTests
         }
 
         Assert.Equal(simd, portable);
+    }
+
+    // Shapes around the 12×32 AVX-512 tile and the 8-wide transposed packing: partial row pairs, an odd strip, k tails;
+    // the last two read B in place (one block of rows, whole 16-column strips).
+    [Theory]
+    [InlineData(false, false, 31, 75, 517)]
+    [InlineData(false, false, 37, 80, 300)]
+    [InlineData(true, false, 96, 48, 70)]
+    [InlineData(false, true, 24, 64, 259)]
+    [InlineData(true, false, 43, 33, 300)]
+    [InlineData(true, true, 13, 97, 21)]
+    public void PortableKernelIsBitwiseEqualToTheSimdKernelsInEveryLayout(bool transA, bool transB, int m, int n, int k)
+    {
+        var a = TestModels.Weights(m * k, 8);
+        var b = TestModels.Weights(k * n, 9);
+        foreach (var threads in new[] { 1, 2 })
+        {
+            var simd = TestModels.Weights(m * n, 10);
+            var portable = TestModels.Weights(m * n, 10);
+            Gemm.Multiply(transA, transB, m, n, k, a, transA ? m : k, b, transB ? k : n, simd, n, accumulate: true, threads);
+            Gemm.ForceScalar = true;
+            try
+            {
+                Gemm.Multiply(transA, transB, m, n, k, a, transA ? m : k, b, transB ? k : n, portable, n, accumulate: true, threads);
+            }
+            finally
+            {
+                Gemm.ForceScalar = false;
+            }
+
+            Assert.Equal(portable, simd);
+        }
     }
 
     [Fact]

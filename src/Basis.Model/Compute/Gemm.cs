@@ -5,8 +5,9 @@ using System.Runtime.Intrinsics.X86;
 namespace Basis.Model.Compute;
 
 /// <summary>
-/// Single-precision matrix multiply C = op(A)·op(B) (+ C), row-major, with packed panels and a
-/// 6×16 register-blocked AVX2/FMA micro-kernel, a 12×32 AVX-512 one where supported (a portable scalar kernel when AVX2/FMA is absent).
+/// Single-precision matrix multiply C = op(A)·op(B) (+ C), row-major, with packed panels, a 6×16 register-blocked
+/// AVX2/FMA micro-kernel and, where the CPU has AVX-512, a 12×32 one for the inner tiles (a portable scalar kernel
+/// when AVX2/FMA is absent).
 /// </summary>
 /// <remarks>
 /// Every element of C is accumulated in the same k order regardless of M, N, tile position or
@@ -107,6 +108,7 @@ public static unsafe class Gemm
     private static void Run(Operands op, int m, int n, int k, bool accumulate, int threads)
     {
         var mBlocks = (m + Mc - 1) / Mc;
+        var direct = mBlocks == 1 && !op.TransB && n % Nr == 0 && IsAccelerated && !ForceScalar;
         for (var jc = 0; jc < n; jc += Nc)
         {
             var nc = Math.Min(Nc, n - jc);
@@ -118,11 +120,44 @@ public static unsafe class Gemm
             {
                 var kc = Math.Min(Kc, k - pc);
                 var overwrite = !accumulate && pc == 0;
+                if (direct)
+                {
+                    // Row-major B with whole 16-column strips is read in place: with one block of rows a packed copy
+                    // would be used once, so copying it (the weights, at every decoding step) costs more than it saves.
+                    var bBase = (float*)op.B + (long)pc * op.Ldb + jc;
+                    if (threads <= 1)
+                    {
+                        ComputeBlock(op, bBase, Nr, op.Ldb, 0, m, pc, kc, jc, nc, 0, strips, overwrite);
+                        continue;
+                    }
+
+                    var bAddress = (nint)bBase;
+                    ParallelRunner.For(threads, groups, g => ComputeBlock(
+                        op, (float*)bAddress, Nr, op.Ldb, 0, m, pc, kc, jc, nc, (int)((long)strips * g / groups), (int)((long)strips * (g + 1) / groups), overwrite));
+                    continue;
+                }
+
                 var packB = RentPackB(strips * Nr * kc, threads);
                 try
                 {
                     fixed (float* bp = packB)
                     {
+                        // The single-threaded path allocates nothing (no closures): attention and decoding make many small calls.
+                        if (threads <= 1)
+                        {
+                            for (var s = 0; s < strips; s++)
+                            {
+                                PackB(op, bp, pc, kc, jc + s * Nr, Math.Min(Nr, nc - s * Nr), s);
+                            }
+
+                            for (var i0 = 0; i0 < m; i0 += Mc)
+                            {
+                                ComputeBlock(op, bp, (long)Nr * kc, Nr, i0, Math.Min(Mc, m - i0), pc, kc, jc, nc, 0, strips, overwrite);
+                            }
+
+                            continue;
+                        }
+
                         var bPtr = (nint)bp;
                         ParallelRunner.For(threads > 1 && strips >= 8 ? threads : 1, strips, s => PackB(op, (float*)bPtr, pc, kc, jc + s * Nr, Math.Min(Nr, nc - s * Nr), s));
                         ParallelRunner.For(threads, mBlocks * groups, task =>
@@ -133,7 +168,7 @@ public static unsafe class Gemm
                             var mc = Math.Min(Mc, m - i0);
                             var s0 = (int)((long)strips * g / groups);
                             var s1 = (int)((long)strips * (g + 1) / groups);
-                            ComputeBlock(op, (float*)bPtr, i0, mc, pc, kc, jc, nc, s0, s1, overwrite);
+                            ComputeBlock(op, (float*)bPtr, (long)Nr * kc, Nr, i0, mc, pc, kc, jc, nc, s0, s1, overwrite);
                         });
                     }
                 }
@@ -358,7 +393,7 @@ public static unsafe class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ComputeBlock(Operands op, float* packB, int i0, int mc, int p0, int kc, int jc, int nc, int s0, int s1, bool overwrite)
+    private static void ComputeBlock(Operands op, float* bBase, long panelStride, int bStride, int i0, int mc, int p0, int kc, int jc, int nc, int s0, int s1, bool overwrite)
     {
         var needed = ((Mc + Mr - 1) / Mr) * Mr * Kc + PackSlack;
         var packA = t_packA;
@@ -375,7 +410,7 @@ public static unsafe class Gemm
             var useSimd = IsAccelerated && !ForceScalar;
             if (useSimd && IsAvx512)
             {
-                ComputeBlockAvx512(pa, packB, c + (long)i0 * op.Ldc + jc, op.Ldc, mc, kc, nc, s0, s1, overwrite);
+                ComputeBlockAvx512(pa, bBase, panelStride, bStride, c + (long)i0 * op.Ldc + jc, op.Ldc, mc, kc, nc, s0, s1, overwrite);
                 return;
             }
 
@@ -383,7 +418,7 @@ public static unsafe class Gemm
             {
                 var j = s * Nr;
                 var cols = Math.Min(Nr, nc - j);
-                var bPanel = packB + (long)s * Nr * kc;
+                var bPanel = bBase + s * panelStride;
                 for (var ir = 0; ir < mc; ir += Mr)
                 {
                     var rows = Math.Min(Mr, mc - ir);
@@ -391,7 +426,7 @@ public static unsafe class Gemm
                     var aPanel = pa + (long)(ir / Mr) * Mr * kc;
                     if (useSimd)
                     {
-                        KernelAvx2(kc, aPanel, bPanel, cTile, op.Ldc, rows, cols, overwrite);
+                        KernelAvx2(kc, aPanel, bPanel, bStride, cTile, op.Ldc, rows, cols, overwrite);
                     }
                     else
                     {
@@ -405,18 +440,18 @@ public static unsafe class Gemm
     // Pairs of 16-column strips and of 6-row panels make a 12×32 tile: 24 zmm accumulators, enough to keep both
     // FMA ports busy. Each element is still one FMA per k from zero in k order, so results equal the other kernels'.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ComputeBlockAvx512(float* packA, float* packB, float* c, int ldc, int mc, int kc, int nc, int s0, int s1, bool overwrite)
+    private static void ComputeBlockAvx512(float* packA, float* bBase, long panelStride, int bStride, float* c, int ldc, int mc, int kc, int nc, int s0, int s1, bool overwrite)
     {
         for (var s = s0; s < s1; s += 2)
         {
             var j = s * Nr;
-            var bPanel = packB + (long)s * Nr * kc;
+            var bPanel = bBase + s * panelStride;
             if (s + 1 == s1)
             {
                 var cols = Math.Min(Nr, nc - j);
                 for (var ir = 0; ir < mc; ir += Mr)
                 {
-                    KernelAvx2(kc, packA + (long)(ir / Mr) * Mr * kc, bPanel, c + (long)ir * ldc + j, ldc, Math.Min(Mr, mc - ir), cols, overwrite);
+                    KernelAvx2(kc, packA + (long)(ir / Mr) * Mr * kc, bPanel, bStride, c + (long)ir * ldc + j, ldc, Math.Min(Mr, mc - ir), cols, overwrite);
                 }
 
                 continue;
@@ -426,28 +461,30 @@ public static unsafe class Gemm
             var ir2 = 0;
             for (; ir2 + Mr < mc; ir2 += 2 * Mr)
             {
-                KernelAvx512(kc, packA + (long)(ir2 / Mr) * Mr * kc, bPanel, c + (long)ir2 * ldc + j, ldc, Math.Min(2 * Mr, mc - ir2), pairCols, overwrite);
+                KernelAvx512(kc, packA + (long)(ir2 / Mr) * Mr * kc, bPanel, bPanel + panelStride, bStride, c + (long)ir2 * ldc + j, ldc, Math.Min(2 * Mr, mc - ir2), pairCols, overwrite);
             }
 
             if (ir2 < mc)
             {
                 var aPanel = packA + (long)(ir2 / Mr) * Mr * kc;
                 var rows = mc - ir2;
-                KernelAvx2(kc, aPanel, bPanel, c + (long)ir2 * ldc + j, ldc, rows, Math.Min(Nr, pairCols), overwrite);
+                KernelAvx2(kc, aPanel, bPanel, bStride, c + (long)ir2 * ldc + j, ldc, rows, Math.Min(Nr, pairCols), overwrite);
                 if (pairCols > Nr)
                 {
-                    KernelAvx2(kc, aPanel, bPanel + Nr * kc, c + (long)ir2 * ldc + j + Nr, ldc, rows, pairCols - Nr, overwrite);
+                    KernelAvx2(kc, aPanel, bPanel + panelStride, bStride, c + (long)ir2 * ldc + j + Nr, ldc, rows, pairCols - Nr, overwrite);
                 }
             }
         }
     }
 
-    /// <summary>A 12×32 tile from two consecutive 6-row A panels and two consecutive 16-column B panels.</summary>
+    /// <summary>
+    /// A 12×32 tile from two consecutive 6-row A panels and two 16-column B panels (<paramref name="b"/>, <paramref name="b2"/>)
+    /// whose rows are <paramref name="bStride"/> floats apart.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KernelAvx512(int kc, float* a, float* b, float* c, int ldc, int rows, int cols, bool overwrite)
+    private static void KernelAvx512(int kc, float* a, float* b, float* b2, int bStride, float* c, int ldc, int rows, int cols, bool overwrite)
     {
         var a2 = a + Mr * kc;
-        var b2 = b + Nr * kc;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
@@ -494,8 +531,8 @@ public static unsafe class Gemm
             cb1 = Avx512F.FusedMultiplyAdd(x, b1, cb1);
             a += Mr;
             a2 += Mr;
-            b += Nr;
-            b2 += Nr;
+            b += bStride;
+            b2 += bStride;
         }
 
         if (rows == 2 * Mr && cols == 2 * Nr)
@@ -558,7 +595,7 @@ public static unsafe class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KernelAvx2(int kc, float* a, float* b, float* c, int ldc, int rows, int cols, bool overwrite)
+    private static void KernelAvx2(int kc, float* a, float* b, int bStride, float* c, int ldc, int rows, int cols, bool overwrite)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -585,7 +622,7 @@ public static unsafe class Gemm
             c50 = Fma.MultiplyAdd(x, b0, c50);
             c51 = Fma.MultiplyAdd(x, b1, c51);
             a += Mr;
-            b += Nr;
+            b += bStride;
         }
 
         if (rows == Mr && cols == Nr)

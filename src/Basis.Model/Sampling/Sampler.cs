@@ -159,40 +159,55 @@ public static class Sampler
 
     private sealed class SamplingScratch(int v)
     {
-        public float[] LogProbs { get; } = new float[v];
-
         public float[] Scaled { get; } = new float[v];
 
-        public int[] Order { get; } = new int[v];
+        public ulong[] Order { get; } = new ulong[v];
+
+        public double[] Weights { get; } = new double[v];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int Token, float SamplingLogp, float PolicyLogp) SampleToken(ReadOnlySpan<float> logits, SamplingOptions options, DeterministicRandom rng, SamplingScratch s)
     {
         var v = logits.Length;
-        logits.CopyTo(s.LogProbs);
-        Ops.LogSoftmaxInPlace(s.LogProbs);
+
+        // log π(token) = z − logsumexp(z), computed exactly as Ops.LogSoftmaxInPlace does so it matches the training forward.
+        var zMax = TensorPrimitives.Max(logits);
+        double zSum = 0;
+        foreach (var z in logits)
+        {
+            zSum += Math.Exp(z - zMax);
+        }
+
+        var lse = zMax + (float)Math.Log(zSum);
         if (options.Temperature == 0f)
         {
             var best = TensorPrimitives.IndexOfMax(logits);
-            return (best, 0f, s.LogProbs[best]);
+            return (best, 0f, logits[best] - lse);
         }
 
         TensorPrimitives.Divide(logits, options.Temperature, s.Scaled);
         var scaled = s.Scaled;
+
+        // Descending by value, ascending by index on ties, as one primitive sort: the order-preserving bit pattern of
+        // −value in the high half, the index in the low half.
         var order = s.Order;
         for (var i = 0; i < v; i++)
         {
-            order[i] = i;
+            var bits = BitConverter.SingleToUInt32Bits(scaled[i] + 0f);
+            var ascending = (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
+            order[i] = ((ulong)~ascending << 32) | (uint)i;
         }
 
-        Array.Sort(order, (a, b) => scaled[a] != scaled[b] ? scaled[b].CompareTo(scaled[a]) : a.CompareTo(b));
+        Array.Sort(order);
         var keep = options.TopK > 0 ? Math.Min(options.TopK, v) : v;
-        var max = scaled[order[0]];
+        var max = scaled[(int)(uint)order[0]];
+        var weights = s.Weights;
         double total = 0;
         for (var i = 0; i < keep; i++)
         {
-            total += Math.Exp(scaled[order[i]] - max);
+            weights[i] = Math.Exp(scaled[(int)(uint)order[i]] - max);
+            total += weights[i];
         }
 
         if (options.TopP < 1f)
@@ -200,7 +215,7 @@ public static class Sampler
             double cumulative = 0;
             for (var i = 0; i < keep; i++)
             {
-                cumulative += Math.Exp(scaled[order[i]] - max) / total;
+                cumulative += weights[i] / total;
                 if (cumulative >= options.TopP)
                 {
                     keep = i + 1;
@@ -211,25 +226,25 @@ public static class Sampler
             total = 0;
             for (var i = 0; i < keep; i++)
             {
-                total += Math.Exp(scaled[order[i]] - max);
+                total += weights[i];
             }
         }
 
         var u = rng.NextDouble() * total;
-        var chosen = order[keep - 1];
+        var chosen = (int)(uint)order[keep - 1];
         double acc = 0;
         for (var i = 0; i < keep; i++)
         {
-            acc += Math.Exp(scaled[order[i]] - max);
+            acc += weights[i];
             if (u < acc)
             {
-                chosen = order[i];
+                chosen = (int)(uint)order[i];
                 break;
             }
         }
 
         var qLogp = (float)(scaled[chosen] - max - Math.Log(total));
-        return (chosen, qLogp, s.LogProbs[chosen]);
+        return (chosen, qLogp, logits[chosen] - lse);
     }
 }
 
@@ -241,6 +256,7 @@ internal sealed class KvCacheDecoder
     private readonly int[] _lengths;
     private readonly float[][] _keys;
     private readonly float[][] _values;
+    private StepWorkspace? _workspace;
 
     public KvCacheDecoder(TransformerModel model, int rows, int capacity)
     {
@@ -254,17 +270,24 @@ internal sealed class KvCacheDecoder
 
     public int Length(int row) => _lengths[row];
 
-    /// <summary>Feeds <paramref name="tokens"/>[i] to row <paramref name="rows"/>[i]; returns logits [rows.Length, V] at each row's last new token.</summary>
+    /// <summary>
+    /// Feeds <paramref name="tokens"/>[i] to row <paramref name="rows"/>[i]; returns logits at each row's last new token,
+    /// row i at [i·V, (i+1)·V). The array is reused by the next step.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float[] Step(int[] rows, IReadOnlyList<IReadOnlyList<int>> tokens)
     {
         var cfg = _model.Config;
         int d = cfg.ModelDim, f = cfg.FfnDim, hd = cfg.HeadDim, heads = cfg.Heads, threads = _model.Threads;
-        var m = tokens.Sum(t => t.Count);
-        var rowOf = new int[m];
-        var pos = new int[m];
-        var last = new int[rows.Length];
-        var x = new float[m * d];
+        var m = 0;
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            m += tokens[i].Count;
+        }
+
+        var ws = _workspace is not null && _workspace.Tokens >= m && _workspace.Rows >= rows.Length ? _workspace : new StepWorkspace(cfg, m, rows.Length);
+        _workspace = ws;
+        var (rowOf, pos, x) = (ws.RowOf, ws.Positions, ws.X);
         var emb = _model.Parameter("tok_embeddings");
         var idx = 0;
         for (var i = 0; i < rows.Length; i++)
@@ -282,17 +305,10 @@ internal sealed class KvCacheDecoder
                 emb.Slice(tokens[i][j] * d, d).CopyTo(x.AsSpan(idx * d, d));
             }
 
-            last[i] = idx - 1;
+            ws.Last[i] = idx - 1;
         }
 
-        var h = new float[m * d];
-        var q = new float[m * d];
-        var k = new float[m * d];
-        var v = new float[m * d];
-        var o = new float[m * d];
-        var gate = new float[m * f];
-        var up = new float[m * f];
-        var inv = new float[m];
+        var (h, q, k, v, o, gate, up, inv) = (ws.H, ws.Q, ws.K, ws.V, ws.O, ws.Gate, ws.Up, ws.InvRms);
         var scale = 1f / MathF.Sqrt(hd);
         for (var l = 0; l < cfg.Layers; l++)
         {
@@ -319,22 +335,20 @@ internal sealed class KvCacheDecoder
             Ops.RmsNorm(x, _model.P(l, "mlp_norm"), h, inv, m, d, cfg.NormEps);
             Gemm.Multiply(false, false, m, f, d, h, d, _model.P(l, "w_gate"), f, gate, f, false, threads);
             Gemm.Multiply(false, false, m, f, d, h, d, _model.P(l, "w_up"), f, up, f, false, threads);
-            Ops.SwiGlu(gate, up, gate);
+            Ops.SwiGlu(gate.AsSpan(0, m * f), up.AsSpan(0, m * f), gate.AsSpan(0, m * f));
             Gemm.Multiply(false, false, m, d, f, gate, f, _model.P(l, "w_down"), d, x, d, true, threads);
         }
 
-        var lastHidden = new float[rows.Length * d];
+        var lastHidden = ws.LastHidden;
         for (var i = 0; i < rows.Length; i++)
         {
-            x.AsSpan(last[i] * d, d).CopyTo(lastHidden.AsSpan(i * d, d));
+            x.AsSpan(ws.Last[i] * d, d).CopyTo(lastHidden.AsSpan(i * d, d));
             _lengths[rows[i]] += tokens[i].Count;
         }
 
-        var normed = new float[rows.Length * d];
-        Ops.RmsNorm(lastHidden, _model.P("norm"), normed, new float[rows.Length], rows.Length, d, cfg.NormEps);
-        var logits = new float[rows.Length * cfg.VocabSize];
-        _model.HeadForward(normed, logits, rows.Length);
-        return logits;
+        Ops.RmsNorm(lastHidden, _model.P("norm"), ws.Normed, inv, rows.Length, d, cfg.NormEps);
+        _model.HeadForward(ws.Normed, ws.Logits, rows.Length);
+        return ws.Logits;
     }
 
     /// <summary>
@@ -394,9 +408,7 @@ internal sealed class KvCacheDecoder
             }
 
             // Subtracting the maximum keeps exp() finite for sharp heads.
-            TensorPrimitives.Subtract(probs, TensorPrimitives.Max(probs), probs);
-            TensorPrimitives.Exp(probs, probs);
-            var inv = 1f / TensorPrimitives.Sum(probs);
+            var inv = 1f / Ops.ExpShiftedInPlace(probs, TensorPrimitives.Max(probs));
             var col = 0;
             for (; col + 4 * w <= vectorEnd; col += 4 * w)
             {
@@ -452,4 +464,42 @@ internal sealed class KvCacheDecoder
 
         return sum;
     }
+}
+
+/// <summary>Activations of one decoding step, kept across steps (the prompt step is the largest).</summary>
+internal sealed class StepWorkspace(TransformerConfig config, int tokens, int rows)
+{
+    public int Tokens { get; } = tokens;
+
+    public int Rows { get; } = rows;
+
+    public int[] RowOf { get; } = new int[tokens];
+
+    public int[] Positions { get; } = new int[tokens];
+
+    public int[] Last { get; } = new int[rows];
+
+    public float[] X { get; } = new float[tokens * config.ModelDim];
+
+    public float[] H { get; } = new float[tokens * config.ModelDim];
+
+    public float[] Q { get; } = new float[tokens * config.ModelDim];
+
+    public float[] K { get; } = new float[tokens * config.ModelDim];
+
+    public float[] V { get; } = new float[tokens * config.ModelDim];
+
+    public float[] O { get; } = new float[tokens * config.ModelDim];
+
+    public float[] Gate { get; } = new float[tokens * config.FfnDim];
+
+    public float[] Up { get; } = new float[tokens * config.FfnDim];
+
+    public float[] InvRms { get; } = new float[Math.Max(tokens, rows)];
+
+    public float[] LastHidden { get; } = new float[rows * config.ModelDim];
+
+    public float[] Normed { get; } = new float[rows * config.ModelDim];
+
+    public float[] Logits { get; } = new float[rows * config.VocabSize];
 }

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Text.Json;
 using Xunit;
 
@@ -16,7 +15,7 @@ public sealed class CompareCommandTests : IDisposable
     {
         string json = Path.Combine(_directory, "out.json");
 
-        (int exitCode, string output, string error) = Run("compare", "--config", ConfigPath(), "--estimators", "basis,grpo:4", "--budget-rollouts", "24", "--seeds", "2", "--run-dir", _directory, "--json", json);
+        (int exitCode, string output, string error) = Cli.Run("compare", "--config", Cli.Profile("ci.conf"), "--estimators", "basis,grpo:4", "--budget-rollouts", "24", "--seeds", "2", "--run-dir", _directory, "--json", json);
 
         Assert.True(exitCode == 0, error + output);
         Assert.Equal(2, output.Split("reusing the cached warm start").Length - 1); // grpo:4 reuses basis's warm start for each seed
@@ -37,7 +36,7 @@ public sealed class CompareCommandTests : IDisposable
     [Fact]
     public void AnUnknownEstimatorIsRefusedBeforeAnyTraining()
     {
-        (int exitCode, string output, string error) = Run("compare", "--config", ConfigPath(), "--estimators", "basis,nope", "--run-dir", _directory);
+        (int exitCode, string output, string error) = Cli.Run("compare", "--config", Cli.Profile("ci.conf"), "--estimators", "basis,nope", "--run-dir", _directory);
 
         Assert.Equal(1, exitCode);
         Assert.Contains("nope", error);
@@ -47,31 +46,9 @@ public sealed class CompareCommandTests : IDisposable
     [Fact]
     public void ABudgetBelowOneStepIsRefused()
     {
-        (int exitCode, _, string error) = Run("compare", "--config", ConfigPath(), "--estimators", "basis", "--budget-rollouts", "3", "--run-dir", _directory);
+        (int exitCode, _, string error) = Cli.Run("compare", "--config", Cli.Profile("ci.conf"), "--estimators", "basis", "--budget-rollouts", "3", "--run-dir", _directory);
 
         Assert.Equal(1, exitCode);
         Assert.Contains("--budget-rollouts 3", error);
-    }
-
-    private static string ConfigPath()
-    {
-        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            string candidate = Path.Combine(directory.FullName, "hocon", "ci.conf");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException("hocon/ci.conf not found");
-    }
-
-    private static (int ExitCode, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int exitCode = Program.BuildRootCommand().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (exitCode, output.ToString(), error.ToString());
     }
 }

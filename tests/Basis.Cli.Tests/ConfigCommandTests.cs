@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Text.Json;
 using Xunit;
 
@@ -17,7 +16,7 @@ public sealed class ConfigCommandTests : IDisposable
     [Fact]
     public void Render_without_files_prints_reference_defaults_as_json()
     {
-        (int exitCode, string output, string error) = Run("config", "render");
+        (int exitCode, string output, string error) = Cli.Run("config", "render");
 
         Assert.Equal(0, exitCode);
         Assert.Equal("", error);
@@ -34,7 +33,7 @@ public sealed class ConfigCommandTests : IDisposable
         string first = Write("first.conf", "basis.train.steps = 7\nbasis.run.run-dir = /first");
         string second = Write("second.conf", "basis.run.run-dir = /second\nbasis.train.note = ${basis.train.steps}\" steps\"");
 
-        (int exitCode, string output, string error) = Run("config", "render", "--config", first, "--config", second);
+        (int exitCode, string output, string error) = Cli.Run("config", "render", "--config", first, "--config", second);
 
         Assert.True(exitCode == 0, error);
         using JsonDocument json = JsonDocument.Parse(output);
@@ -50,7 +49,7 @@ public sealed class ConfigCommandTests : IDisposable
     {
         string bad = Write("bad.conf", "basis {\n  train.steps = [1, 2\n}");
 
-        (int exitCode, string output, string error) = Run("config", "render", "--config", bad);
+        (int exitCode, string output, string error) = Cli.Run("config", "render", "--config", bad);
 
         Assert.Equal(1, exitCode);
         Assert.Equal("", output);
@@ -62,7 +61,7 @@ public sealed class ConfigCommandTests : IDisposable
     {
         string missing = Path.Combine(_directory, "nope.conf");
 
-        (int exitCode, _, string error) = Run("config", "render", "--config", missing);
+        (int exitCode, _, string error) = Cli.Run("config", "render", "--config", missing);
 
         Assert.Equal(1, exitCode);
         Assert.Contains($"{missing}: configuration file not found", error);
@@ -73,7 +72,7 @@ public sealed class ConfigCommandTests : IDisposable
     [InlineData("config", "render")]
     public void Help_describes_the_command(params string[] path)
     {
-        (int exitCode, string output, _) = Run([.. path, "--help"]);
+        (int exitCode, string output, _) = Cli.Run([.. path, "--help"]);
 
         Assert.Equal(0, exitCode);
         Assert.Contains(path.Length == 1 ? "render" : "--config", output);
@@ -84,13 +83,5 @@ public sealed class ConfigCommandTests : IDisposable
         string path = Path.Combine(_directory, name);
         File.WriteAllText(path, content);
         return path;
-    }
-
-    private static (int ExitCode, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int exitCode = Program.BuildRootCommand().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (exitCode, output.ToString(), error.ToString());
     }
 }

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Basis.Model;
 using Basis.Model.Checkpoints;
 using Basis.Training.Run;
@@ -21,16 +20,16 @@ public sealed class OfflineTableCommandTests : IDisposable
         string table = Path.Combine(_directory, "table.jsonl");
         string[] common = ["offline-table", "--samples", "2", "--out", table, "--train-size", "20", "--tiers", "add-1d", "--max-new-tokens", "3"];
 
-        (int exitCode, string output, string error) = Run([.. common, "--policy", policy]);
+        (int exitCode, string output, string error) = Cli.Run([.. common, "--policy", policy]);
         Assert.True(exitCode == 0, error);
         Assert.Contains("20 prompts x 2 samples (0 resumed, 20 sampled)", output);
         Assert.Contains(" 0/2 ", output);
 
-        (exitCode, output, error) = Run([.. common, "--policy", policy]);
+        (exitCode, output, error) = Cli.Run([.. common, "--policy", policy]);
         Assert.True(exitCode == 0, error);
         Assert.Contains("(20 resumed, 0 sampled)", output);
 
-        (exitCode, _, error) = Run([.. common, "--policy", other]);
+        (exitCode, _, error) = Cli.Run([.. common, "--policy", other]);
         Assert.Equal(1, exitCode);
         Assert.Contains("policy", error, StringComparison.OrdinalIgnoreCase);
     }
@@ -41,7 +40,7 @@ public sealed class OfflineTableCommandTests : IDisposable
         string broken = Path.Combine(_directory, "broken.safetensors");
         File.WriteAllBytes(broken, [1, 2, 3]);
 
-        (int exitCode, _, string error) = Run("offline-table", "--policy", broken, "--out", Path.Combine(_directory, "t.jsonl"));
+        (int exitCode, _, string error) = Cli.Run("offline-table", "--policy", broken, "--out", Path.Combine(_directory, "t.jsonl"));
 
         Assert.Equal(1, exitCode);
         Assert.StartsWith("basis offline-table: ", error, StringComparison.Ordinal);
@@ -55,13 +54,5 @@ public sealed class OfflineTableCommandTests : IDisposable
         using FileStream stream = File.Create(path);
         ModelCheckpoint.Save(stream, TransformerModel.Create(config, seed));
         return path;
-    }
-
-    private static (int ExitCode, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int exitCode = Program.BuildRootCommand().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (exitCode, output.ToString(), error.ToString());
     }
 }

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
@@ -22,7 +21,7 @@ public sealed class ReplayCommandTests : IDisposable
     {
         string run = TrainTinyRun();
 
-        (int exitCode, string output, string error) = Run("replay", run, "--verify");
+        (int exitCode, string output, string error) = Cli.Run("replay", run, "--verify");
 
         Assert.True(exitCode == 0, error);
         Assert.Contains("3 BatchFormed.v1", output);
@@ -42,7 +41,7 @@ public sealed class ReplayCommandTests : IDisposable
             return json.ToJsonString();
         });
 
-        (int exitCode, _, string error) = Run("replay", run, "--verify");
+        (int exitCode, _, string error) = Cli.Run("replay", run, "--verify");
 
         Assert.Equal(1, exitCode);
         Assert.Contains("verify: 1 mismatches", error);
@@ -55,7 +54,7 @@ public sealed class ReplayCommandTests : IDisposable
         string run = TrainTinyRun();
         long ordering = Rewrite(run, "RewardAssigned.v1", _ => "{not json");
 
-        (int exitCode, _, string error) = Run("replay", run);
+        (int exitCode, _, string error) = Cli.Run("replay", run);
 
         Assert.Equal(1, exitCode);
         Assert.Contains($"ordering {ordering}", error);
@@ -68,7 +67,7 @@ public sealed class ReplayCommandTests : IDisposable
         string run = TrainTinyRun();
         string csv = Path.Combine(_directory, "out.csv");
 
-        (int exitCode, string output, string error) = Run("replay", run, "--export", "csv", "--out", csv);
+        (int exitCode, string output, string error) = Cli.Run("replay", run, "--export", "csv", "--out", csv);
 
         Assert.True(exitCode == 0, error);
         Assert.Contains("export: 24 rows", output);
@@ -80,7 +79,7 @@ public sealed class ReplayCommandTests : IDisposable
     [Fact]
     public void AFolderWithoutAJournalIsAClearError()
     {
-        (int exitCode, _, string error) = Run("replay", _directory);
+        (int exitCode, _, string error) = Cli.Run("replay", _directory);
 
         Assert.Equal(1, exitCode);
         Assert.Contains("journal.db does not exist", error);
@@ -89,7 +88,7 @@ public sealed class ReplayCommandTests : IDisposable
     private string TrainTinyRun()
     {
         string run = Path.Combine(_directory, "run");
-        (int exitCode, _, string error) = Run("train", "--config", Profile("ci.conf"), "--run-dir", run);
+        (int exitCode, _, string error) = Cli.Run("train", "--config", Cli.Profile("ci.conf"), "--run-dir", run);
         Assert.True(exitCode == 0, error);
         return run;
     }
@@ -117,27 +116,5 @@ public sealed class ReplayCommandTests : IDisposable
         update.Parameters.AddWithValue("$o", ordering);
         Assert.Equal(1, update.ExecuteNonQuery());
         return ordering;
-    }
-
-    private static string Profile(string name)
-    {
-        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            string candidate = Path.Combine(directory.FullName, "hocon", name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException($"hocon/{name} not found above {AppContext.BaseDirectory}");
-    }
-
-    private static (int ExitCode, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int exitCode = Program.BuildRootCommand().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (exitCode, output.ToString(), error.ToString());
     }
 }

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Xunit;
@@ -17,7 +16,7 @@ public sealed class TrainCommandTests : IDisposable
     {
         string runDir = Path.Combine(_directory, "run");
 
-        (int exitCode, string output, string error) = Run("train", "--config", Profile("ci.conf"), "--run-dir", runDir);
+        (int exitCode, string output, string error) = Cli.Run("train", "--config", Cli.Profile("ci.conf"), "--run-dir", runDir);
 
         Assert.True(exitCode == 0, error + output);
         Assert.Contains("[sft]", output);
@@ -43,9 +42,9 @@ public sealed class TrainCommandTests : IDisposable
     public void ASecondRunReusesTheCachedWarmStart()
     {
         string runDir = Path.Combine(_directory, "run");
-        Assert.Equal(0, Run("train", "--config", Profile("ci.conf"), "--run-dir", runDir).ExitCode);
+        Assert.Equal(0, Cli.Run("train", "--config", Cli.Profile("ci.conf"), "--run-dir", runDir).ExitCode);
 
-        (int exitCode, string output, string error) = Run("train", "--config", Profile("ci.conf"), "--run-dir", runDir);
+        (int exitCode, string output, string error) = Cli.Run("train", "--config", Cli.Profile("ci.conf"), "--run-dir", runDir);
 
         Assert.True(exitCode == 0, error);
         Assert.Contains("reusing the cached warm start", output);
@@ -57,7 +56,7 @@ public sealed class TrainCommandTests : IDisposable
         string bad = Path.Combine(_directory, "bad.conf");
         File.WriteAllText(bad, "basis.train.steps = 0\n");
 
-        (int exitCode, _, string error) = Run("train", "--config", Profile("ci.conf"), "--config", bad);
+        (int exitCode, _, string error) = Cli.Run("train", "--config", Cli.Profile("ci.conf"), "--config", bad);
 
         Assert.Equal(1, exitCode);
         Assert.Contains("basis.train.steps", error);
@@ -67,32 +66,10 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public void AMissingConfigFileIsAClearError()
     {
-        (int exitCode, _, string error) = Run("train", "--config", Path.Combine(_directory, "nope.conf"));
+        (int exitCode, _, string error) = Cli.Run("train", "--config", Path.Combine(_directory, "nope.conf"));
 
         Assert.Equal(1, exitCode);
         Assert.Contains("nope.conf", error);
         Assert.Contains("does not exist", error);
-    }
-
-    private static string Profile(string name)
-    {
-        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            string candidate = Path.Combine(directory.FullName, "hocon", name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException($"hocon/{name} not found above {AppContext.BaseDirectory}");
-    }
-
-    private static (int ExitCode, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int exitCode = Program.BuildRootCommand().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (exitCode, output.ToString(), error.ToString());
     }
 }

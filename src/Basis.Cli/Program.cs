@@ -21,6 +21,9 @@ public static class Program
         root.Subcommands.Add(OfflineTableCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(CompareCommand.Create());
+        root.Subcommands.Add(WorkerCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         return root;
     }
 }

@@ -39,6 +39,9 @@ internal interface IJournalBackend : IAsyncDisposable
     Task SaveSnapshotAsync(StoredSnapshot snapshot, CancellationToken cancellationToken);
 
     Task<StoredSnapshot?> LoadSnapshotAsync(string persistenceId, long maxSequenceNumber, CancellationToken cancellationToken);
+
+    /// <summary>Removes the stream's snapshots with sequence numbers at most <paramref name="maxSequenceNumber"/>.</summary>
+    Task DeleteSnapshotsToAsync(string persistenceId, long maxSequenceNumber, CancellationToken cancellationToken);
 }
 
 /// <summary>One row of the schema_version table.</summary>

@@ -47,6 +47,17 @@ public sealed class Source<T>
     public Source<TOut> Balance<TOut>(int workers, Func<int, Flow<T, TOut>> worker, BalanceOptions? options = null) =>
         Via(Flow.Balance(workers, worker, options));
 
+    /// <summary>
+    /// Lets elements of <paramref name="preferred"/> overtake this source's buffered elements: readers
+    /// downstream take from it first whenever it has any (work to redo ahead of new work). Adds no
+    /// stage; completes when this source does.
+    /// </summary>
+    public Source<T> MergePreferred(ChannelReader<T> preferred)
+    {
+        ArgumentNullException.ThrowIfNull(preferred);
+        return new((graph, _) => new PreferredReader<T>(preferred, Materialize(graph)), StageAttributes.Default);
+    }
+
     public RunnableGraph To(Sink<T> sink)
     {
         ArgumentNullException.ThrowIfNull(sink);

@@ -313,6 +313,38 @@ public abstract class JournalContractTests : IAsyncLifetime
         Assert.Equal(11, ((CounterSnapshot)(await journal.LoadSnapshotAsync("learner"))!.Snapshot).Total);
     }
 
+    [Theory]
+    [InlineData(100)] // exactly one page (the query page size): the next, empty page ends it
+    [InlineData(250)]
+    public async Task A_current_query_by_persistence_id_pages_to_the_end_of_its_stream(int count)
+    {
+        EventJournal journal = await OpenAsync();
+        await journal.AppendAtomicAsync([.. Enumerable.Range(1, count).Select(s => new EventWrite("long", s, new PolicyUpdated(s, "c")))]);
+        await journal.AppendAsync(new EventWrite("other", 1, new PolicyUpdated(0, "c")));
+
+        List<EventEnvelope> events = await ToListAsync(journal.CurrentEventsByPersistenceId("long", 2));
+
+        Assert.Equal(Enumerable.Range(2, count - 1).Select(s => (long)s), events.Select(e => e.SequenceNumber));
+        Assert.Empty(await ToListAsync(journal.CurrentEventsByPersistenceId("long", count + 1)));
+    }
+
+    [Fact]
+    public async Task Deleting_snapshots_up_to_a_sequence_number_keeps_the_later_ones_and_other_streams()
+    {
+        EventJournal journal = await OpenAsync();
+        await journal.SaveSnapshotAsync("learner", 5, new CounterSnapshot(5, []));
+        await journal.SaveSnapshotAsync("learner", 10, new CounterSnapshot(10, []));
+        await journal.SaveSnapshotAsync("other", 3, new CounterSnapshot(3, []));
+
+        await journal.DeleteSnapshotsToAsync("learner", 9);
+
+        Assert.Null(await journal.LoadSnapshotAsync("learner", 9));
+        Assert.Equal(10, (await journal.LoadSnapshotAsync("learner"))!.SequenceNumber);
+        Assert.Equal(3, (await journal.LoadSnapshotAsync("other"))!.SequenceNumber);
+        await journal.DeleteSnapshotsToAsync("learner", 10);
+        Assert.Null(await journal.LoadSnapshotAsync("learner"));
+    }
+
     [Fact]
     public async Task Deleted_events_are_hidden_but_keep_the_highest_sequence_number()
     {

@@ -303,13 +303,17 @@ public sealed class OpenAiCompletionsBackendTests : IAsyncLifetime
     [InlineData("repeated-index", "out of range or repeated")]
     [InlineData("no-finish-reason", "choices[2] has no 'finish_reason'")]
     [InlineData("null-logprob", "choices[0].logprobs.token_logprobs[0] is null")]
+    [InlineData("nan-logprob", "choices[0].logprobs.token_logprobs[1] is NaN")]
+    [InlineData("no-text", "choices[1] has no 'text'")]
+    [InlineData("empty-body", "not valid completions JSON")]
+    [InlineData("too-many-tokens", "choices[0] has 5 tokens but max_tokens was 4")]
     public async Task RejectsMalformedResponsesSayingWhatIsWrong(string malformation, string expected)
     {
         OpenAiCompletionsBackend backend = Create(o => o with { MaxRetries = 2 });
         Server.Enqueue(Malformed(malformation));
 
         RolloutBackendException error = await Assert.ThrowsAsync<RolloutBackendException>(
-            () => backend.GenerateAsync([new RolloutRequest("gsm8k-17", "prompt", 3, SamplingSettings.Default)], TestCancellation));
+            () => backend.GenerateAsync([new RolloutRequest("gsm8k-17", "prompt", 3, SamplingSettings.Default with { MaxTokens = 4 })], TestCancellation));
 
         Assert.Contains(expected, error.Message);
         Assert.Contains("malformed response", error.Message);
@@ -428,6 +432,18 @@ public sealed class OpenAiCompletionsBackendTests : IAsyncLifetime
         "repeated-index" => FakeReply.Edited(r => r["choices"]![2]!["index"] = 0),
         "no-finish-reason" => FakeReply.Edited(r => r["choices"]![2]!.AsObject().Remove("finish_reason")),
         "null-logprob" => FakeReply.Edited(r => r["choices"]![0]!["logprobs"]!["token_logprobs"]![0] = null),
+        "nan-logprob" => FakeReply.Raw(
+            "{\"choices\":[{\"index\":0,\"text\":\" a b\",\"finish_reason\":\"stop\",\"logprobs\":{\"tokens\":[\" a\",\" b\"],\"token_logprobs\":[-0.5,\"NaN\"]}},"
+            + "{\"index\":1,\"text\":\"\",\"finish_reason\":\"stop\",\"logprobs\":{\"tokens\":[],\"token_logprobs\":[]}},"
+            + "{\"index\":2,\"text\":\"\",\"finish_reason\":\"stop\",\"logprobs\":{\"tokens\":[],\"token_logprobs\":[]}}]}"),
+        "no-text" => FakeReply.Edited(r => r["choices"]![1]!.AsObject().Remove("text")),
+        "empty-body" => FakeReply.Raw(string.Empty),
+        "too-many-tokens" => FakeReply.Edited(r =>
+        {
+            var logprobs = r["choices"]![0]!["logprobs"]!;
+            logprobs["tokens"] = new JsonArray(" a", " b", " c", " d", " e");
+            logprobs["token_logprobs"] = new JsonArray(-0.1, -0.2, -0.3, -0.4, -0.5);
+        }),
         _ => throw new ArgumentOutOfRangeException(nameof(malformation), malformation, null),
     };
 }

@@ -40,6 +40,36 @@ public class TransformerLearnerTests
         Assert.Equal(1.0, metrics.MeanImportanceWeight, 4);
     }
 
+    [Fact]
+    public void MinibatchesTakeOneUpdateEachAndClipAgainstTheBehaviourPolicy()
+    {
+        var config = new TransformerConfig(VocabSize: 12, ModelDim: 16, Layers: 1, Heads: 2, FfnDim: 24, MaxSeqLen: 16);
+        TransformerModel model = TransformerModel.Create(config, seed: 5);
+        var learner = new TransformerLearner(model, padId: 0, new LearnerOptions { LearningRate = 5e-2f, MinLearningRate = 5e-2f, WarmupSteps = 0, TotalSteps = 10, Minibatches = 2 });
+        int[] prompt = [1, 4, 5];
+        int[] good = [6, 7, 2];
+        float before = SequenceLogp(model, prompt, good);
+        float[] behaviour = TokenLogps(model, prompt, good);
+
+        VerifiedRollout Rollout(int slot) =>
+            new(new Rollout(new WorkItem(0, slot, 0, new TaskPrompt($"p{slot}", "x", "y", "easy", "exact"), null, 0), "c", prompt, good, behaviour, 0), 1, "r", false);
+
+        var batch = new TrainingBatch(
+            0,
+            [Rollout(0), Rollout(1)],
+            [new RolloutEstimate(0, 1, double.NaN, BaselineSource.Direct), new RolloutEstimate(0, 1, double.NaN, BaselineSource.Direct)],
+            new BatchDiagnostics { Estimator = "test" });
+
+        LearnerStepMetrics metrics = learner.Update(batch);
+
+        Assert.Equal(2, learner.Optimizer.StepCount);
+        Assert.Equal(1, metrics.Version);
+        Assert.True(SequenceLogp(model, prompt, good) > before, "the positive-advantage completion became less likely");
+
+        // The second minibatch is scored by weights the first moved far: the ratio clip stops its gradient.
+        Assert.True(metrics.ClipFraction > 0, "the second minibatch was not clipped against the behaviour policy");
+    }
+
     private static float SequenceLogp(TransformerModel model, int[] prompt, int[] completion) => TokenLogps(model, prompt, completion).Sum();
 
     private static float[] TokenLogps(TransformerModel model, int[] prompt, int[] completion)

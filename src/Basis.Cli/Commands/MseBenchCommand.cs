@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Basis.Cli.Evaluation;
 using Basis.Estimators;
 using Basis.Estimators.Simulation;
 using Spectre.Console;
@@ -20,19 +21,70 @@ internal static class MseBenchCommand
         };
         var jsonOption = new Option<FileInfo?>("--json") { Description = "Write scenario, per-checkpoint results and ratios to this JSON file." };
         var plotOption = new Option<FileInfo?>("--plot") { Description = "Write an SVG plot of MSE per estimator per checkpoint (log scale)." };
-        var command = new Command("mse-bench", "Value-MSE benchmark: BASIS and the other estimators against known true values on a synthetic training run.");
+        var policy = new PolicyOptions(
+            "simulated",
+            "simulated (known true values), openai (a served model on --dataset) or builtin (--checkpoint on the synthetic held-out split or --dataset).");
+        var runOption = new Option<DirectoryInfo?>("--run") { Description = "A basis train run folder: the protocol at --checkpoints of that run, each estimator in the run's state at the checkpoint." };
+        var checkpointsOption = new Option<string?>("--checkpoints") { Description = "With --run: learner steps whose checkpoints to measure (0 = the SFT warm start). Default: 50,400,800." };
+        var mcOption = new Option<int>("--mc") { Description = "M: Monte-Carlo rollouts per prompt that define its value.", DefaultValueFactory = _ => 32 };
+        var batchOption = new Option<int?>("--batch-size") { Description = "B: prompts per BASIS batch (default 64; with --run the run's batch size)." };
+        var batchesOption = new Option<int>("--batches") { Description = "With --run: evaluation batches per checkpoint (the run's next batches after it).", DefaultValueFactory = _ => 8 };
+        var offlineOption = new Option<int>("--offline-samples") { Description = "N: extra rollouts per prompt that form BASIS's offline table (not with --run, which uses the run's table).", DefaultValueFactory = _ => 8 };
+        var estimatorsOption = new Option<string?>("--estimators") { Description = $"Comma-separated rows to measure on a real policy; known: {string.Join(",", PolicyValueMse.KnownRows)}." };
+        var command = new Command(
+            "mse-bench",
+            "Value-MSE benchmark: BASIS and the other estimators against known true values on a simulated training run (default), "
+            + "or against Monte-Carlo values on a real policy: a served model (--backend openai), the built-in policy (--backend builtin) "
+            + "or the checkpoints of a training run (--run).");
         command.Options.Add(scenarioOption);
         command.Options.Add(jsonOption);
         command.Options.Add(plotOption);
-        command.SetAction(parseResult =>
+        policy.AddTo(command);
+        command.Options.Add(runOption);
+        command.Options.Add(checkpointsOption);
+        command.Options.Add(mcOption);
+        command.Options.Add(batchOption);
+        command.Options.Add(batchesOption);
+        command.Options.Add(offlineOption);
+        command.Options.Add(estimatorsOption);
+        command.SetAction(async (parseResult, cancellationToken) =>
         {
-            // Redirected output has no terminal width; keep the table on one line per estimator.
-            if (Console.IsOutputRedirected)
+            TextWriter output = parseResult.InvocationConfiguration.Output;
+            TextWriter error = parseResult.InvocationConfiguration.Error;
+            DirectoryInfo? run = parseResult.GetValue(runOption);
+            PolicyOptions.Values values;
+            try
             {
-                AnsiConsole.Profile.Width = 200;
+                values = policy.Read(parseResult);
+            }
+            catch (ArgumentException e)
+            {
+                error.WriteLine($"basis mse-bench: {e.Message}");
+                return 2;
             }
 
-            return Run(parseResult.GetValue(scenarioOption), parseResult.GetValue(jsonOption), parseResult.GetValue(plotOption), AnsiConsole.Console);
+            if (run is null && values.Backend == "simulated")
+            {
+                // Redirected output has no terminal width; keep the table on one line per estimator.
+                if (Console.IsOutputRedirected)
+                {
+                    AnsiConsole.Profile.Width = 200;
+                }
+
+                return Run(parseResult.GetValue(scenarioOption), parseResult.GetValue(jsonOption), parseResult.GetValue(plotOption), AnsiConsole.Console);
+            }
+
+            var real = new RealPolicyBench(
+                values,
+                run,
+                parseResult.GetValue(checkpointsOption),
+                parseResult.GetValue(mcOption),
+                parseResult.GetValue(batchOption),
+                parseResult.GetValue(batchesOption),
+                parseResult.GetValue(offlineOption),
+                parseResult.GetValue(estimatorsOption),
+                parseResult.GetValue(jsonOption));
+            return await real.RunAsync(output, error, ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected, cancellationToken);
         });
         return command;
     }

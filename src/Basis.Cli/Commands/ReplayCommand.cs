@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Basis.Persistence;
 using Basis.Training.Journal;
+using Basis.Training.Run;
 
 namespace Basis.Cli.Commands;
 
@@ -10,7 +11,7 @@ internal static class ReplayCommand
 {
     public static Command Create()
     {
-        var run = new Argument<DirectoryInfo>("RUN") { Description = "The run folder (it holds journal.db)." };
+        var run = new Argument<DirectoryInfo>("RUN") { Description = "The run folder: its journal.db, or the PostgreSQL journal its config.json names." };
         var verify = new Option<bool>("--verify") { Description = "Recompute every batch's advantages from the persisted rewards and offline counts and check they are bit-identical to the persisted ones (exit 1 if not)." };
         var export = new Option<string?>("--export") { Description = "Write a flat file: csv (one row per rollout of every batch) or jsonl (every event)." };
         export.AcceptOnlyFromAmong("csv", "jsonl");
@@ -27,16 +28,23 @@ internal static class ReplayCommand
             TextWriter stdout = parseResult.InvocationConfiguration.Output;
             TextWriter stderr = parseResult.InvocationConfiguration.Error;
             DirectoryInfo folder = parseResult.GetValue(run)!;
-            string database = Path.Combine(folder.FullName, "journal.db");
-            if (!File.Exists(database))
-            {
-                stderr.WriteLine($"basis replay: {database} does not exist; is {folder.FullName} a run folder?");
-                return 1;
-            }
-
             try
             {
-                await using EventJournal journal = await JournalFactory.CreateAsync("sqlite", JournalFactory.SqliteConnectionStringForRunFolder(folder.FullName), TrainingJournal.CreateRegistry(), cancellationToken: cancellationToken);
+                // A PostgreSQL run's folder names its journal in config.json (its password comes from PGPASSWORD or ~/.pgpass).
+                string provider = "sqlite";
+                string connection = JournalFactory.SqliteConnectionStringForRunFolder(folder.FullName);
+                if (RunConfigFile.TryReadExternalJournal(folder.FullName, out string external, out string externalConnection))
+                {
+                    (provider, connection) = (external, externalConnection);
+                }
+                else if (!File.Exists(Path.Combine(folder.FullName, "journal.db")))
+                {
+                    stderr.WriteLine($"basis replay: {Path.Combine(folder.FullName, "journal.db")} does not exist; is {folder.FullName} a run folder?");
+                    return 1;
+                }
+
+                await using EventJournal journal = await JournalFactory.CreateAsync(provider, connection, TrainingJournal.CreateRegistry(), cancellationToken: cancellationToken);
+                string database = journal.Target;
                 var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
                 await foreach (EventEnvelope envelope in journal.CurrentAllEvents(cancellationToken: cancellationToken))
                 {
@@ -80,7 +88,7 @@ internal static class ReplayCommand
 
                 return status;
             }
-            catch (Exception e) when (e is JournalCorruptionException or JournalUnavailableException or InvalidOperationException or IOException)
+            catch (Exception e) when (e is JournalCorruptionException or JournalUnavailableException or InvalidOperationException or IOException or FormatException or ArgumentException)
             {
                 stderr.WriteLine($"basis replay: {e.Message}");
                 return 1;

@@ -26,6 +26,12 @@ internal static class TrainCommand
         {
             Description = "Run folder for the SFT cache, offline table, checkpoints, metrics.csv, plots and summary.json. Default: basis.run.run-dir.",
         };
+        var resumeOption = new Option<string?>("--resume")
+        {
+            Description = "Continue the run in this folder from its last snapshot and the journal's later events, exactly once (docs/persistence.md). "
+                + "Reads the folder's config.json (written when the run started) unless --config is given.",
+            HelpName = "RUN",
+        };
         var command = new Command(
             "train",
             "Train the built-in policy on the synthetic arithmetic task: SFT warm start (cached in the run folder), the offline value table "
@@ -33,15 +39,28 @@ internal static class TrainCommand
             + "Shows live progress; Ctrl-C stops cleanly after saving a checkpoint (exit code 130). Exit code 1 on a configuration or run error.");
         command.Options.Add(configOption);
         command.Options.Add(runDirOption);
+        command.Options.Add(resumeOption);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             TextWriter output = parseResult.InvocationConfiguration.Output;
             TextWriter error = parseResult.InvocationConfiguration.Error;
-            string[] files = parseResult.GetValue(configOption) is { Length: > 0 } given ? given : [DefaultConfig];
+            string? resumeDir = parseResult.GetValue(resumeOption);
+            if (resumeDir is not null && !Directory.Exists(resumeDir))
+            {
+                error.WriteLine($"basis train: --resume {resumeDir}: no such run folder.");
+                return 1;
+            }
+
+            string savedConfig = Path.Combine(resumeDir ?? string.Empty, RunConfigFile.FileName);
+            string[] files = parseResult.GetValue(configOption) is { Length: > 0 } given ? given
+                : resumeDir is not null && File.Exists(savedConfig) ? [savedConfig]
+                : [DefaultConfig];
             TrainSettings settings;
+            Basis.Cluster.Learner.ClusterFleet? fleet;
             try
             {
                 settings = TrainSettingsLoader.Load(files);
+                fleet = Basis.Cluster.Learner.ClusterFleet.FromConfig(files, settings.Graph.ChunkSize, output);
             }
             catch (Exception e) when (e is HoconException or HoconOptionsException or ArgumentException or FileNotFoundException)
             {
@@ -49,7 +68,13 @@ internal static class TrainCommand
                 return 1;
             }
 
-            string runDir = parseResult.GetValue(runDirOption) ?? settings.Run.RunDir;
+            string runDir = resumeDir ?? parseResult.GetValue(runDirOption) ?? settings.Run.RunDir;
+            using OpenTelemetry.Metrics.MeterProvider? telemetry = Telemetry.OtlpMetrics.TryStart(files, error, out bool telemetryOk);
+            if (!telemetryOk)
+            {
+                return 1;
+            }
+
             using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
@@ -60,7 +85,12 @@ internal static class TrainCommand
             try
             {
                 bool live = settings.Run.Progress && ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-                RunSummary summary = await TrainingConsole.RunAsync(settings, runDir, live, output, interrupt.Token);
+                if (resumeDir is null)
+                {
+                    SaveResolvedConfig(files, runDir);
+                }
+
+                RunSummary summary = await TrainingConsole.RunAsync(settings, runDir, live, output, interrupt.Token, resume: resumeDir is not null, fleet: fleet);
                 PrintSummary(summary, runDir, live, output);
                 return summary.Cancelled ? 130 : 0;
             }
@@ -73,10 +103,17 @@ internal static class TrainCommand
             finally
             {
                 Console.CancelKeyPress -= onCancel;
+                if (fleet is not null)
+                {
+                    await fleet.DisposeAsync();
+                }
             }
         });
         return command;
     }
+
+    private static void SaveResolvedConfig(string[] files, string runDir) =>
+        RunConfigFile.Save(runDir, HoconConfiguration.LoadTree(files).ToJson(indented: true));
 
     private static string Describe(Exception e) => e switch
     {
@@ -133,18 +170,25 @@ internal static class TrainSettingsLoader
             HoconOptions.BindAndValidate<EstimatorSettings>(configuration, "basis:estimator"),
             HoconOptions.BindAndValidate<TrainLoopSettings>(configuration, "basis:train"),
             HoconOptions.BindAndValidate<GraphSettings>(configuration, "basis:graph"),
-            HoconOptions.BindAndValidate<JournalSettings>(configuration, "basis:journal"));
+            HoconOptions.BindAndValidate<JournalSettings>(configuration, "basis:journal"))
+        {
+            Chaos = HoconOptions.BindAndValidate<Basis.Training.Chaos.ChaosSettings>(configuration, "basis:chaos"),
+        };
     }
 }
 
 /// <summary>Runs a training run under a live Spectre.Console display (plain lines when output is redirected).</summary>
 internal static class TrainingConsole
 {
-    public static async Task<RunSummary> RunAsync(TrainSettings settings, string runDir, bool live, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<RunSummary> RunAsync(TrainSettings settings, string runDir, bool live, TextWriter output, CancellationToken cancellationToken, bool resume = false, Basis.Training.Policy.IRolloutFleet? fleet = null)
     {
+        // queues.csv (per-stage queue depths each step) feeds the dashboard's queue chart.
+        TrainingRun? run = null;
+        IReadOnlyList<Basis.Streaming.StageMetricsSnapshot> Stages() => run?.GraphMetrics ?? [];
         if (!live)
         {
-            return await new TrainingRun(settings, runDir, new PlainObserver(output, settings.Train.Steps)).RunAsync(cancellationToken);
+            run = new TrainingRun(settings, runDir, new Basis.Dashboard.QueueDepthObserver(new PlainObserver(output, settings.Train.Steps), runDir, Stages)) { Resume = resume, Fleet = fleet };
+            return await run.RunAsync(cancellationToken);
         }
 
         RunSummary? summary = null;
@@ -154,8 +198,9 @@ internal static class TrainingConsole
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .StartAsync(async context =>
             {
-                var observer = new LiveObserver(context, settings.Train.Steps);
-                summary = await new TrainingRun(settings, runDir, observer).RunAsync(cancellationToken);
+                var observer = new Basis.Dashboard.QueueDepthObserver(new LiveObserver(context, settings.Train.Steps), runDir, Stages);
+                run = new TrainingRun(settings, runDir, observer) { Resume = resume, Fleet = fleet };
+                summary = await run.RunAsync(cancellationToken);
             });
         return summary!;
     }

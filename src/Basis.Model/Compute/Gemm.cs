@@ -83,10 +83,13 @@ public static unsafe class Gemm
         CheckExtent(nameof(a), a.Length, transA ? k : m, transA ? m : k, lda);
         CheckExtent(nameof(b), b.Length, transB ? n : k, transB ? k : n, ldb);
 
+        long started = GemmTelemetry.Start();
         fixed (float* pa = a, pb = b, pc = c)
         {
             Run(new Operands((nint)pa, lda, transA, (nint)pb, ldb, transB, (nint)pc, ldc), m, n, k, accumulate, threads);
         }
+
+        GemmTelemetry.Stop(started, m, n, k);
     }
 
     private static void CheckExtent(string name, int length, int rows, int cols, int ld)

@@ -2,6 +2,9 @@ namespace Basis.Model.Optim;
 
 public sealed record AdamWOptions(float Beta1 = 0.9f, float Beta2 = 0.95f, float Epsilon = 1e-8f, float WeightDecay = 0.01f);
 
+/// <summary>What an <see cref="AdamW"/> carries between steps: both moment estimates and the step count (for bias correction).</summary>
+public sealed record AdamWState(float[] FirstMoment, float[] SecondMoment, int StepCount);
+
 /// <summary>Adam with decoupled weight decay (Loshchilov and Hutter), applied to the parameters the layout marks for decay.</summary>
 public sealed class AdamW
 {
@@ -25,6 +28,24 @@ public sealed class AdamW
     public AdamWOptions Options { get; }
 
     public int StepCount { get; private set; }
+
+    /// <summary>A copy of the moments and step count; importing it into a fresh optimizer continues bit for bit.</summary>
+    public AdamWState ExportState() => new((float[])_m.Clone(), (float[])_v.Clone(), StepCount);
+
+    /// <exception cref="ArgumentException">The state is for another number of parameters, or its step count is negative.</exception>
+    public void ImportState(AdamWState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.FirstMoment.Length != _m.Length || state.SecondMoment.Length != _v.Length)
+        {
+            throw new ArgumentException($"The optimizer state holds {state.FirstMoment.Length} and {state.SecondMoment.Length} moments; this optimizer has {_m.Length} parameters.", nameof(state));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(state.StepCount);
+        state.FirstMoment.CopyTo(_m, 0);
+        state.SecondMoment.CopyTo(_v, 0);
+        StepCount = state.StepCount;
+    }
 
     /// <summary>One update of <paramref name="model"/>'s weights from its accumulated gradients (which it leaves as they are).</summary>
     public void Step(TransformerModel model, float learningRate)

@@ -274,45 +274,53 @@ internal sealed class SqliteJournalBackend : IJournalBackend
             command => command.Parameters.AddWithValue("$pid", persistenceId),
             cancellationToken);
 
-    public async Task DeleteEventsToAsync(string persistenceId, long toSequenceNumber, CancellationToken cancellationToken)
-    {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            using SqliteCommand command = OpenWriter().CreateCommand();
-            command.CommandText = "UPDATE journal SET deleted = 1 WHERE persistence_id = $pid AND sequence_number <= $to AND deleted = 0";
-            command.Parameters.AddWithValue("$pid", persistenceId);
-            command.Parameters.AddWithValue("$to", toSequenceNumber);
-            command.ExecuteNonQuery();
-        }
-        catch (SqliteException ex) when (IsUnavailable(ex))
-        {
-            ResetWriter();
-            throw new JournalUnavailableException(Target, ex);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
+    public Task DeleteEventsToAsync(string persistenceId, long toSequenceNumber, CancellationToken cancellationToken) =>
+        WriteAsync(
+            "UPDATE journal SET deleted = 1 WHERE persistence_id = $pid AND sequence_number <= $to AND deleted = 0",
+            command =>
+            {
+                command.Parameters.AddWithValue("$pid", persistenceId);
+                command.Parameters.AddWithValue("$to", toSequenceNumber);
+            },
+            cancellationToken);
 
-    public async Task SaveSnapshotAsync(StoredSnapshot snapshot, CancellationToken cancellationToken)
+    public Task SaveSnapshotAsync(StoredSnapshot snapshot, CancellationToken cancellationToken) =>
+        WriteAsync(
+            """
+            INSERT INTO snapshot (persistence_id, sequence_number, created, manifest, payload)
+            VALUES ($pid, $seq, $created, $manifest, $payload)
+            ON CONFLICT (persistence_id, sequence_number)
+            DO UPDATE SET created = excluded.created, manifest = excluded.manifest, payload = excluded.payload
+            """,
+            command =>
+            {
+                command.Parameters.AddWithValue("$pid", snapshot.PersistenceId);
+                command.Parameters.AddWithValue("$seq", snapshot.SequenceNumber);
+                command.Parameters.AddWithValue("$created", snapshot.CreatedMicros);
+                command.Parameters.AddWithValue("$manifest", snapshot.Manifest);
+                command.Parameters.AddWithValue("$payload", snapshot.Payload);
+            },
+            cancellationToken);
+
+    public Task DeleteSnapshotsToAsync(string persistenceId, long maxSequenceNumber, CancellationToken cancellationToken) =>
+        WriteAsync(
+            "DELETE FROM snapshot WHERE persistence_id = $pid AND sequence_number <= $max",
+            command =>
+            {
+                command.Parameters.AddWithValue("$pid", persistenceId);
+                command.Parameters.AddWithValue("$max", maxSequenceNumber);
+            },
+            cancellationToken);
+
+    /// <summary>One statement on the writer connection, serialized with the batch writes (SQLite has one writer).</summary>
+    private async Task WriteAsync(string sql, Action<SqliteCommand> bind, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             using SqliteCommand command = OpenWriter().CreateCommand();
-            command.CommandText = """
-                INSERT INTO snapshot (persistence_id, sequence_number, created, manifest, payload)
-                VALUES ($pid, $seq, $created, $manifest, $payload)
-                ON CONFLICT (persistence_id, sequence_number)
-                DO UPDATE SET created = excluded.created, manifest = excluded.manifest, payload = excluded.payload
-                """;
-            command.Parameters.AddWithValue("$pid", snapshot.PersistenceId);
-            command.Parameters.AddWithValue("$seq", snapshot.SequenceNumber);
-            command.Parameters.AddWithValue("$created", snapshot.CreatedMicros);
-            command.Parameters.AddWithValue("$manifest", snapshot.Manifest);
-            command.Parameters.AddWithValue("$payload", snapshot.Payload);
+            command.CommandText = sql;
+            bind(command);
             command.ExecuteNonQuery();
         }
         catch (SqliteException ex) when (IsUnavailable(ex))

@@ -45,13 +45,13 @@ internal static class OpenAiResponseReader
             }
 
             seen[index] = true;
-            completions[index] = ReadChoice(choice, i, request.Sampling.Logprobs);
+            completions[index] = ReadChoice(choice, i, request.Sampling.Logprobs, request.Sampling.MaxTokens);
         }
 
         return (response.Model, completions);
     }
 
-    private static RolloutCompletion ReadChoice(CompletionChoice choice, int i, bool logprobsAsked)
+    private static RolloutCompletion ReadChoice(CompletionChoice choice, int i, bool logprobsAsked, int maxTokens)
     {
         string text = choice.Text ?? throw new MalformedResponseException($"choices[{i}] has no 'text'");
         FinishReason finishReason = choice.FinishReason switch
@@ -73,6 +73,12 @@ internal static class OpenAiResponseReader
             ?? throw new MalformedResponseException($"choices[{i}].logprobs has no 'tokens'");
         List<double?> tokenLogprobs = logprobs.TokenLogprobs
             ?? throw new MalformedResponseException($"choices[{i}].logprobs has no 'token_logprobs'");
+        // The contract promises callers at most MaxTokens tokens; a server that sends more did not honour max_tokens.
+        if (tokens.Count > maxTokens)
+        {
+            throw new MalformedResponseException($"choices[{i}] has {tokens.Count} tokens but max_tokens was {maxTokens}");
+        }
+
         if (tokens.Count != tokenLogprobs.Count)
         {
             throw new MalformedResponseException(

@@ -7,9 +7,11 @@ namespace Basis.Training.Graph;
 /// </summary>
 public sealed class StepAssembler
 {
+    private static readonly (long Step, VerifiedRollout[] Rollouts)[] s_none = [];
+
     private readonly int _slotsPerStep;
-    private readonly SortedDictionary<long, VerifiedRollout?[]> _open = new();
-    private readonly Dictionary<long, int> _filled = new();
+    private readonly Dictionary<long, OpenStep> _open = new();
+    private OpenStep? _last;
     private long _nextStep;
 
     public StepAssembler(int slotsPerStep, long firstStep = 0)
@@ -19,8 +21,20 @@ public sealed class StepAssembler
         _nextStep = firstStep;
     }
 
-    /// <summary>Rollouts held back waiting for the rest of their step (bounded by the generators' look-ahead).</summary>
-    public int Pending => _filled.Values.Sum();
+    /// <summary>Rollouts held back waiting for the rest of their step (bounded by the graph's step window).</summary>
+    public int Pending
+    {
+        get
+        {
+            int pending = 0;
+            foreach (OpenStep open in _open.Values)
+            {
+                pending += open.Filled;
+            }
+
+            return pending;
+        }
+    }
 
     public long NextStep => _nextStep;
 
@@ -39,32 +53,56 @@ public sealed class StepAssembler
             throw new ArgumentOutOfRangeException(nameof(rollout), $"slot {work.Slot} outside [0, {_slotsPerStep}).");
         }
 
-        if (!_open.TryGetValue(work.Step, out VerifiedRollout?[]? slots))
+        // Rollouts come in chunks of one step, so the previous rollout's step is nearly always this one's.
+        OpenStep? open = _last is { } last && last.Step == work.Step ? last : null;
+        if (open is null)
         {
-            slots = new VerifiedRollout?[_slotsPerStep];
-            _open[work.Step] = slots;
-            _filled[work.Step] = 0;
+            if (!_open.TryGetValue(work.Step, out open))
+            {
+                open = new OpenStep(work.Step, _slotsPerStep);
+                _open.Add(work.Step, open);
+            }
+
+            _last = open;
         }
 
-        if (slots[work.Slot] is not null)
+        if (open.Rollouts[work.Slot] is not null)
         {
             throw new InvalidOperationException($"step {work.Step} slot {work.Slot} received twice.");
         }
 
-        slots[work.Slot] = rollout;
-        _filled[work.Step]++;
+        open.Rollouts[work.Slot] = rollout;
+        open.Filled++;
 
-        List<(long, VerifiedRollout[])>? released = null;
-        while (_filled.TryGetValue(_nextStep, out int count) && count == _slotsPerStep)
+        // Only completing the next step can release anything: later complete steps wait behind it.
+        if (work.Step != _nextStep || open.Filled != _slotsPerStep)
         {
-            VerifiedRollout?[] complete = _open[_nextStep];
+            return s_none;
+        }
+
+        var released = new List<(long, VerifiedRollout[])>(1);
+        while (_open.TryGetValue(_nextStep, out OpenStep? complete) && complete.Filled == _slotsPerStep)
+        {
             _open.Remove(_nextStep);
-            _filled.Remove(_nextStep);
-            released ??= new();
-            released.Add((_nextStep, complete.Select(r => r!).ToArray()));
+            if (ReferenceEquals(_last, complete))
+            {
+                _last = null;
+            }
+
+            released.Add((_nextStep, complete.Rollouts));
             _nextStep++;
         }
 
-        return released ?? (IReadOnlyList<(long, VerifiedRollout[])>)Array.Empty<(long, VerifiedRollout[])>();
+        return released;
+    }
+
+    private sealed class OpenStep(long step, int slots)
+    {
+        public long Step { get; } = step;
+
+        /// <summary>Filled slot by slot; handed to the learner as is once every slot is in.</summary>
+        public VerifiedRollout[] Rollouts { get; } = new VerifiedRollout[slots];
+
+        public int Filled { get; set; }
     }
 }

@@ -11,8 +11,10 @@ namespace Basis.Training.Graph;
 /// <summary>
 /// One training run as a streaming graph:
 /// PromptSource → Balance → RolloutGenerator ×N → Balance → Verifier ×M → BatchAggregator → Learner.
-/// Every edge is bounded, so a slow learner throttles generation instead of growing memory. Work a
-/// crashed generator dropped goes back to the source and is generated again, so no step is lost.
+/// Every edge is bounded, and the source runs at most <see cref="TrainingGraphOptions.EffectiveStepsInFlight"/>
+/// steps ahead of the learner, so a slow learner (or a stalled generator) throttles generation instead
+/// of growing memory. Work a crashed generator dropped overtakes the queued work and is generated
+/// again, so no step is lost.
 /// </summary>
 public sealed class TrainingGraph
 {
@@ -26,8 +28,10 @@ public sealed class TrainingGraph
     private readonly TimeProvider _time;
     private readonly Func<StepReport, CancellationToken, ValueTask> _onStep;
     private readonly PromptSchedule _schedule;
+    // Unbounded, yet it only ever holds chunks dropped by crashes and not yet redone: one per restart in progress.
     private readonly Channel<WorkChunk> _retries = Channel.CreateUnbounded<WorkChunk>();
     private readonly TaskCompletionSource _allStepsReleased = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly StepWindow _window;
     private GraphRun? _run;
     private int _retried;
 
@@ -70,6 +74,7 @@ public sealed class TrainingGraph
         _onStep = onStep;
         _time = time ?? TimeProvider.System;
         _schedule = new PromptSchedule(prompts.Count, options.PromptsPerStep, options.Seed);
+        _window = new StepWindow(options.FirstStep, options.EffectiveStepsInFlight);
     }
 
     /// <summary>Per-stage throughput, queue depth and busy fraction of the running (or last) run.</summary>
@@ -90,9 +95,12 @@ public sealed class TrainingGraph
             Quarantine = Requeue,
         };
 
-        RunnableGraph graph = Source.From(WorkAsync(cancellationToken))
+        // The source stage enumerates with the graph's token (linked to the caller's). Giving the enumerator the
+        // caller's token as well would let a Ctrl-C reach it before the graph's token, and read as a failure.
+        RunnableGraph graph = Source.From(WorkAsync(CancellationToken.None))
             .Named("prompt-source")
             .WithBuffer(_options.EdgeBuffer)
+            .MergePreferred(_retries.Reader)
             .Balance(
                 _options.Generators,
                 i => Flow.FromFactory(() => new GeneratorStage(_workerFactory(i)))
@@ -112,7 +120,8 @@ public sealed class TrainingGraph
                 foreach (TrainingBatch batch in batches)
                 {
                     LearnerSummary summary = _learner.Update(batch);
-                    int quarantined = batch.Rollouts.Count(r => r.Quarantined);
+                    _window.Finished(batch.Step);
+                    int quarantined = CountQuarantined(batch.Rollouts);
                     await _onStep(new StepReport(batch, summary, quarantined, _options.SlotsPerStep - batch.Rollouts.Count, _time.GetElapsedTime(started)), ct).ConfigureAwait(false);
                 }
             }).Named("learner"))
@@ -132,13 +141,19 @@ public sealed class TrainingGraph
         }
     }
 
-    /// <summary>The prompt source: the schedule's steps cut into chunks, with re-issued work first.</summary>
+    /// <summary>
+    /// The prompt source: the schedule's steps cut into chunks. Work a crashed generator dropped does
+    /// not come through here: it overtakes these chunks on the retry lane (<see cref="Source{T}.MergePreferred"/>),
+    /// because a chunk of a later step can only be sampled once that earlier one has been learned from.
+    /// </summary>
     private async IAsyncEnumerable<WorkChunk> WorkAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         long end = _options.FirstStep + _options.Steps;
         var chunk = new List<WorkItem>(_options.ChunkSize);
         for (long step = _options.FirstStep; step < end; step++)
         {
+            await _window.WaitUntilAllowedAsync(step, cancellationToken).ConfigureAwait(false);
+
             int[] prompts = _schedule.PromptsOf(step);
             for (int p = 0; p < prompts.Length; p++)
             {
@@ -150,11 +165,6 @@ public sealed class TrainingGraph
                     chunk.Add(new WorkItem(step, slot, g, prompt, offline, SeededRandom.Mix(_options.Seed, (ulong)step, (ulong)slot)));
                     if (chunk.Count == _options.ChunkSize)
                     {
-                        while (_retries.Reader.TryRead(out WorkChunk? retry))
-                        {
-                            yield return retry;
-                        }
-
                         yield return new WorkChunk(step, chunk.ToArray());
                         chunk.Clear();
                     }
@@ -169,16 +179,9 @@ public sealed class TrainingGraph
             }
         }
 
-        // Stay open until the last step is assembled: a generator may still drop work that must be redone.
-        while (!_allStepsReleased.Task.IsCompleted)
-        {
-            Task<bool> more = _retries.Reader.WaitToReadAsync(cancellationToken).AsTask();
-            await Task.WhenAny(more, _allStepsReleased.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
-            while (_retries.Reader.TryRead(out WorkChunk? retry))
-            {
-                yield return retry;
-            }
-        }
+        // Stay open until the last step is assembled: the retry lane completes with this source, and a
+        // generator may still drop work that must be redone.
+        await _allStepsReleased.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -188,13 +191,24 @@ public sealed class TrainingGraph
     private IReadOnlyList<VerifiedRollout> Verify(IReadOnlyList<Rollout> rollouts)
     {
         var verified = new VerifiedRollout[rollouts.Count];
+        string? verifierName = null;
+        IVerifier? verifier = null;
         for (int i = 0; i < rollouts.Count; i++)
         {
             Rollout rollout = rollouts[i];
             TaskPrompt prompt = rollout.Work.Prompt;
             try
             {
-                VerificationResult result = _verifiers.Get(prompt.Verifier).Verify(rollout.Completion, prompt.Gold);
+                // A chunk's prompts nearly always share one verifier: look it up once per run of equal names.
+                if (verifier is null || !string.Equals(verifierName, prompt.Verifier, StringComparison.Ordinal))
+                {
+                    verifier = _verifiers.Get(prompt.Verifier);
+                    verifierName = prompt.Verifier;
+                }
+
+                VerificationResult result = verifier is IWorkItemVerifier aware
+                    ? aware.Verify(rollout.Work, rollout.Completion, prompt.Gold)
+                    : verifier.Verify(rollout.Completion, prompt.Gold);
                 verified[i] = double.IsFinite(result.Reward)
                     ? new VerifiedRollout(rollout, result.Reward, result.ReasonCode, Quarantined: false)
                     : new VerifiedRollout(rollout, 0, $"quarantined: verifier returned reward {result.Reward}", Quarantined: true);
@@ -206,6 +220,17 @@ public sealed class TrainingGraph
         }
 
         return verified;
+    }
+
+    private static int CountQuarantined(IReadOnlyList<VerifiedRollout> rollouts)
+    {
+        int count = 0;
+        for (int i = 0; i < rollouts.Count; i++)
+        {
+            count += rollouts[i].Quarantined ? 1 : 0;
+        }
+
+        return count;
     }
 
     private TrainingBatch Estimate(long step, VerifiedRollout[] rollouts)

@@ -27,6 +27,14 @@ public sealed record TrainingGraphOptions
     /// <summary>Bound of every edge of the graph, in chunks.</summary>
     public int EdgeBuffer { get; init; } = 4;
 
+    /// <summary>
+    /// Most steps the prompt source may be ahead of the learner: chunks of step s are issued once the
+    /// learner has finished step s - StepsInFlight. 0 derives it from the edge bounds, so that it only
+    /// binds when rollouts arrive out of order (a stalled generator). With staleness k, k + 1 issues a
+    /// step's work exactly when the weights it may be sampled with are published (basis train does).
+    /// </summary>
+    public int StepsInFlight { get; init; }
+
     /// <summary>Drop groups whose rewards are all equal (G &gt; 1): they carry no signal and dilute the token mean.</summary>
     public bool FilterZeroVarianceGroups { get; init; }
 
@@ -36,6 +44,27 @@ public sealed record TrainingGraphOptions
     public RestartSettings GeneratorRestart { get; init; } = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), 0.2, maxRestarts: 5, within: TimeSpan.FromMinutes(1));
 
     public int SlotsPerStep => PromptsPerStep * RolloutsPerPrompt;
+
+    /// <summary>Chunks of one step (chunks never span steps).</summary>
+    public int ChunksPerStep => (SlotsPerStep + ChunkSize - 1) / ChunkSize;
+
+    /// <summary>
+    /// The step window in force: <see cref="StepsInFlight"/>, or enough steps to fill every edge and
+    /// stage hand (source, generators, verifiers, aggregator) plus the step the learner holds.
+    /// </summary>
+    public int EffectiveStepsInFlight
+    {
+        get
+        {
+            if (StepsInFlight > 0)
+            {
+                return StepsInFlight;
+            }
+
+            int chunks = (EdgeBuffer + 1) * (2 + Generators + Verifiers);
+            return ((chunks + ChunksPerStep - 1) / ChunksPerStep) + 1;
+        }
+    }
 
     public void Validate()
     {
@@ -47,6 +76,7 @@ public sealed record TrainingGraphOptions
         Require(Generators > 0, "generators", Generators, "must be positive");
         Require(Verifiers > 0, "verifiers", Verifiers, "must be positive");
         Require(EdgeBuffer > 0, "edge-buffer", EdgeBuffer, "must be positive");
+        Require(StepsInFlight >= 0, "steps-in-flight", StepsInFlight, "must not be negative");
     }
 
     private static void Require(bool condition, string key, object value, string rule)

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Basis.Persistence;
 using Basis.Persistence.Serialization;
 using Basis.Training.Graph;
@@ -24,12 +26,19 @@ public sealed class TrainingJournal : IAsyncDisposable
 
     public EventJournal Events => _journal;
 
+    /// <summary>The aggregator's last written sequence number.</summary>
+    public long AggregatorSequence => _aggregatorSequence;
+
+    /// <summary>The learner's last written sequence number (1 once <c>RunStarted</c> is in).</summary>
+    public long LearnerSequence => _learnerSequence;
+
     public static EventSerializerRegistry CreateRegistry() => new EventSerializerRegistry()
         .Register<RunStarted>("RunStarted", 1)
         .Register<RolloutGenerated>("RolloutGenerated", 1)
         .Register<RewardAssigned>("RewardAssigned", 1)
         .Register<BatchFormed>("BatchFormed", 1)
-        .Register<PolicyUpdated>("PolicyUpdated", 1);
+        .Register<PolicyUpdated>("PolicyUpdated", 1)
+        .Register<Run.RunSnapshot>("RunSnapshot", 1, new JsonSerializerOptions { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals });
 
     /// <summary>Opens (and migrates) the journal; a run folder's SQLite journal by default.</summary>
     public static async Task<TrainingJournal> OpenAsync(string provider, string connectionString, CancellationToken cancellationToken)
@@ -41,10 +50,47 @@ public sealed class TrainingJournal : IAsyncDisposable
         if (training._aggregatorSequence > 0 || training._learnerSequence > 0)
         {
             await journal.DisposeAsync().ConfigureAwait(false);
-            throw new InvalidOperationException($"the journal at {journal.Target} already holds a run; use a new run folder.");
+            throw new InvalidOperationException($"the journal at {journal.Target} already holds a run; continue it with `basis train --resume RUN`, or use a new run folder (PostgreSQL: a new database or search path).");
         }
 
         return training;
+    }
+
+    /// <summary>
+    /// Opens an existing run's journal to continue it: writes go on after the last committed sequence
+    /// numbers. An empty journal is fine (the run stopped before its first event).
+    /// </summary>
+    public static async Task<TrainingJournal> OpenForResumeAsync(string provider, string connectionString, CancellationToken cancellationToken)
+    {
+        EventJournal journal = await JournalFactory.CreateAsync(provider, connectionString, CreateRegistry(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var training = new TrainingJournal(journal);
+            training._aggregatorSequence = await journal.HighestSequenceNumberAsync(AggregatorId, cancellationToken).ConfigureAwait(false);
+            training._learnerSequence = await journal.HighestSequenceNumberAsync(LearnerId, cancellationToken).ConfigureAwait(false);
+            return training;
+        }
+        catch
+        {
+            await journal.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Stores the snapshot at the learner's current sequence number, then deletes the older ones. Each
+    /// is one transaction, so a crash at any instant leaves the old snapshot, the new one, or both.
+    /// </summary>
+    public async Task SaveSnapshotAsync(Run.RunSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        if (snapshot.LearnerSequence != _learnerSequence || snapshot.AggregatorSequence != _aggregatorSequence)
+        {
+            throw new InvalidOperationException($"a snapshot at learner/aggregator sequence numbers {snapshot.LearnerSequence}/{snapshot.AggregatorSequence} does not match the journal's {_learnerSequence}/{_aggregatorSequence}.");
+        }
+
+        await _journal.SaveSnapshotAsync(LearnerId, _learnerSequence, snapshot, cancellationToken).ConfigureAwait(false);
+        await _journal.DeleteSnapshotsToAsync(LearnerId, _learnerSequence - 1, cancellationToken).ConfigureAwait(false);
     }
 
     public Task StartAsync(RunStarted started, CancellationToken cancellationToken) =>

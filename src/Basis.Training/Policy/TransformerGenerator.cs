@@ -46,6 +46,7 @@ public sealed class TransformerGenerator : IRolloutWorker
             _version = version;
         }
 
+        TrainingTelemetry.RecordStaleness(chunk.Step, _version);
         return Generate(chunk);
     }
 

@@ -20,6 +20,13 @@ public sealed record LearnerOptions
 
     public float WeightDecay { get; init; }
 
+    /// <summary>
+    /// AdamW updates per training batch: the batch is cut into this many slot-ordered minibatches.
+    /// With more than one, later minibatches are scored by weights the earlier ones already moved, so
+    /// the behaviour policy serves as PPO's "old" policy and the clip bounds how far one batch moves it.
+    /// </summary>
+    public int Minibatches { get; init; } = 1;
+
     public PolicyLossOptions Loss { get; init; } = new();
 }
 
@@ -115,17 +122,44 @@ public sealed class TransformerLearner : IPolicyLearner
             return new LearnerStepMetrics(Version, 0, 0, learningRate, 0, 0, 0, 1, 0, 0, 0);
         }
 
-        var sequences = new IReadOnlyList<int>[trainable.Count];
-        var scoreFrom = new int[trainable.Count];
-        var offsets = new int[trainable.Count + 1];
-        var advantages = new double[trainable.Count];
-        for (int k = 0; k < trainable.Count; k++)
+        int minibatches = Math.Clamp(_options.Minibatches, 1, trainable.Count);
+        var total = default(MinibatchTotals);
+        for (int m = 0; m < minibatches; m++)
         {
-            Rollout rollout = batch.Rollouts[trainable[k]].Rollout;
+            int from = m * trainable.Count / minibatches;
+            int to = (m + 1) * trainable.Count / minibatches;
+            total.Add(Update(batch, trainable.GetRange(from, to - from), learningRate, behaviourIsOld: minibatches > 1));
+        }
+
+        Version++;
+        return new LearnerStepMetrics(
+            Version,
+            total.Loss / minibatches,
+            total.LastGradNorm,
+            learningRate,
+            total.Clipped / total.Tokens,
+            total.ApproxKl / total.Tokens,
+            total.Entropy / total.Tokens,
+            total.ImportanceWeight / total.Tokens,
+            total.MaxGap,
+            trainable.Count,
+            total.Tokens);
+    }
+
+    /// <summary>One forward, backward and AdamW update on the rollouts <paramref name="rows"/> of the batch.</summary>
+    private MinibatchResult Update(TrainingBatch batch, List<int> rows, float learningRate, bool behaviourIsOld)
+    {
+        var sequences = new IReadOnlyList<int>[rows.Count];
+        var scoreFrom = new int[rows.Count];
+        var offsets = new int[rows.Count + 1];
+        var advantages = new double[rows.Count];
+        for (int k = 0; k < rows.Count; k++)
+        {
+            Rollout rollout = batch.Rollouts[rows[k]].Rollout;
             sequences[k] = [.. rollout.PromptTokens, .. rollout.CompletionTokens];
             scoreFrom[k] = rollout.PromptTokens.Length;
             offsets[k + 1] = offsets[k] + rollout.CompletionTokens.Length;
-            advantages[k] = batch.Estimates[trainable[k]].Advantage;
+            advantages[k] = batch.Estimates[rows[k]].Advantage;
         }
 
         TokenBatch tokens = TokenBatch.FromSequences(sequences, scoreFrom, _padId);
@@ -138,9 +172,9 @@ public sealed class TransformerLearner : IPolicyLearner
         var positions = new int[total];
         double entropy = 0;
         double maxGap = 0;
-        for (int k = 0; k < trainable.Count; k++)
+        for (int k = 0; k < rows.Count; k++)
         {
-            Rollout rollout = batch.Rollouts[trainable[k]].Rollout;
+            Rollout rollout = batch.Rollouts[rows[k]].Rollout;
             int row = k * tokens.SeqLen;
             for (int j = 0; j < rollout.CompletionTokens.Length; j++)
             {
@@ -157,9 +191,12 @@ public sealed class TransformerLearner : IPolicyLearner
             }
         }
 
-        // One update per batch: the proximal ("old") policy is the current one, so PPO's ratio is 1
-        // and clipping only matters through the importance weights of stale rollouts.
-        var gradientBatch = new PolicyGradientBatch(offsets, advantages, (float[])logp.Clone(), behaviour);
+        // With one update per batch the proximal ("old") policy is the current one, so PPO's ratio is 1
+        // and clipping only matters through the truncated importance weights of stale rollouts. With
+        // several, the behaviour policy is the old one and the ratio clip does the work.
+        PolicyGradientBatch gradientBatch = behaviourIsOld
+            ? new PolicyGradientBatch(offsets, advantages, behaviour)
+            : new PolicyGradientBatch(offsets, advantages, (float[])logp.Clone(), behaviour);
         PolicyLossResult result = _loss.Compute(gradientBatch, logp);
 
         var dLogp = new float[tokens.TokenCount];
@@ -172,7 +209,32 @@ public sealed class TransformerLearner : IPolicyLearner
         _model.Backward(pass, dLogp);
         float norm = GradientClipping.ClipGlobalNorm(_model.Gradients, _options.MaxGradNorm);
         _optimizer.Step(_model, learningRate);
-        Version++;
-        return new LearnerStepMetrics(Version, result.Loss, norm, learningRate, result.ClipFraction, result.ApproxKl, entropy / total, result.MeanImportanceWeight, maxGap, trainable.Count, total);
+        return new MinibatchResult(result, norm, entropy, maxGap, total);
+    }
+
+    private readonly record struct MinibatchResult(PolicyLossResult Loss, float GradNorm, double Entropy, double MaxGap, int Tokens);
+
+    private struct MinibatchTotals
+    {
+        public double Loss;
+        public float LastGradNorm;
+        public double Clipped;
+        public double ApproxKl;
+        public double Entropy;
+        public double ImportanceWeight;
+        public double MaxGap;
+        public int Tokens;
+
+        public void Add(MinibatchResult r)
+        {
+            Loss += r.Loss.Loss;
+            LastGradNorm = r.GradNorm;
+            Clipped += r.Loss.ClipFraction * r.Tokens;
+            ApproxKl += r.Loss.ApproxKl * r.Tokens;
+            Entropy += r.Entropy;
+            ImportanceWeight += r.Loss.MeanImportanceWeight * r.Tokens;
+            MaxGap = Math.Max(MaxGap, r.MaxGap);
+            Tokens += r.Tokens;
+        }
     }
 }

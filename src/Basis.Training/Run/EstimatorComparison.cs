@@ -15,6 +15,33 @@ public sealed record ComparedEstimator(string Estimator, IReadOnlyList<RunSummar
     public double MeanRlSeconds => Runs.Average(r => r.RlSeconds);
 
     public long Rollouts => Runs.Count == 0 ? 0 : Runs[0].Rollouts;
+
+    /// <summary>
+    /// The held-out evaluations averaged over seeds: (mean rollouts, mean RL seconds, mean accuracy) at each
+    /// evaluation, the evaluation before RL first. Every seed evaluates at the same steps.
+    /// </summary>
+    public IReadOnlyList<(double Rollouts, double Seconds, double Accuracy)> MeanCurve()
+    {
+        var evaluations = Curves.Select(c => c.Where(r => r.HeldOutAccuracy.HasValue).ToArray()).ToArray();
+        int points = evaluations.Length == 0 ? 0 : evaluations.Min(e => e.Length);
+        return Enumerable.Range(0, points)
+            .Select(i => (evaluations.Average(e => (double)e[i].Rollouts), evaluations.Average(e => e[i].ElapsedSeconds), evaluations.Average(e => e[i].HeldOutAccuracy!.Value)))
+            .ToArray();
+    }
+
+    /// <summary>The first point of the mean curve at or above <paramref name="accuracy"/>; null if it never gets there.</summary>
+    public (double Rollouts, double Seconds)? FirstReaching(double accuracy)
+    {
+        foreach ((double rollouts, double seconds, double value) in MeanCurve())
+        {
+            if (value >= accuracy)
+            {
+                return (rollouts, seconds);
+            }
+        }
+
+        return null;
+    }
 }
 
 /// <summary>
@@ -91,13 +118,10 @@ public static class EstimatorComparison
         var byTime = new SvgLineChart("held-out accuracy against RL wall-clock (mean over seeds)", "RL wall-clock seconds", "held-out accuracy");
         foreach (ComparedEstimator result in results)
         {
-            var evaluations = result.Curves.Select(c => c.Where(r => r.HeldOutAccuracy.HasValue).ToArray()).ToArray();
-            int points = evaluations.Min(e => e.Length);
-            double[] rollouts = Enumerable.Range(0, points).Select(i => evaluations.Average(e => (double)e[i].Rollouts)).ToArray();
-            double[] seconds = Enumerable.Range(0, points).Select(i => evaluations.Average(e => e[i].ElapsedSeconds)).ToArray();
-            double[] accuracy = Enumerable.Range(0, points).Select(i => evaluations.Average(e => e[i].HeldOutAccuracy!.Value)).ToArray();
-            byRollouts.Add(new ChartSeries(result.Estimator, rollouts, accuracy));
-            byTime.Add(new ChartSeries(result.Estimator, seconds, accuracy));
+            var curve = result.MeanCurve();
+            double[] accuracy = curve.Select(p => p.Accuracy).ToArray();
+            byRollouts.Add(new ChartSeries(result.Estimator, curve.Select(p => p.Rollouts).ToArray(), accuracy));
+            byTime.Add(new ChartSeries(result.Estimator, curve.Select(p => p.Seconds).ToArray(), accuracy));
         }
 
         File.WriteAllText(Path.Combine(folder, "compare-by-rollouts.svg"), byRollouts.Render());

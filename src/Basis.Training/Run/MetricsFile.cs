@@ -17,6 +17,17 @@ public sealed class MetricsFile
         File.WriteAllText(path, Header + "\n");
     }
 
+    /// <summary>A resumed run's file: rewritten with the rows kept so far (via a temporary file, so a crash never truncates it).</summary>
+    public MetricsFile(string path, IEnumerable<StepRecord> kept)
+    {
+        ArgumentNullException.ThrowIfNull(kept);
+        _path = path;
+        _records.AddRange(kept);
+        string temporary = path + ".tmp";
+        File.WriteAllText(temporary, Header + "\n" + string.Concat(_records.Select(r => Format(r) + "\n")));
+        File.Move(temporary, path, overwrite: true);
+    }
+
     public IReadOnlyList<StepRecord> Records => _records;
 
     public void Append(StepRecord record)

@@ -170,6 +170,10 @@ public sealed class TrainLoopSettings
 
     [Range(0.0, 1e6)]
     public double MaxImportanceWeight { get; set; } = 2.0;
+
+    /// <summary>AdamW updates per batch (slot-ordered minibatches); above 1 the behaviour policy is PPO's old policy.</summary>
+    [Range(1, 1024)]
+    public int Minibatches { get; set; } = 1;
 }
 
 /// <summary><c>basis.graph</c></summary>
@@ -217,6 +221,10 @@ public sealed class JournalSettings
     public string Provider { get; set; } = "sqlite";
 
     public string? ConnectionString { get; set; }
+
+    /// <summary>Learner steps between run snapshots (0 = none: a resume re-applies every step from the journal).</summary>
+    [Range(0, int.MaxValue)]
+    public int SnapshotEvery { get; set; } = 50;
 }
 
 /// <summary>Every section <c>basis train</c> reads.</summary>
@@ -229,4 +237,8 @@ public sealed record TrainSettings(
     EstimatorSettings Estimator,
     TrainLoopSettings Train,
     GraphSettings Graph,
-    JournalSettings Journal);
+    JournalSettings Journal)
+{
+    /// <summary><c>basis.chaos</c>: fault injection, off by default.</summary>
+    public Chaos.ChaosSettings Chaos { get; init; } = new();
+}

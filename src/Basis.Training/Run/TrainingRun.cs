@@ -15,6 +15,7 @@ using Basis.Tasks;
 using Basis.Tasks.OfflineTable;
 using Basis.Tasks.Synthetic;
 using Basis.Tasks.Verification;
+using Basis.Training.Chaos;
 using Basis.Training.Graph;
 using Basis.Training.Journal;
 using Basis.Training.Policy;
@@ -85,6 +86,16 @@ public sealed class TrainingRun
         _observer = observer;
     }
 
+    /// <summary>
+    /// Continue the run in the run folder (its journal) instead of starting a new one: restore the last
+    /// snapshot, re-apply the steps committed after it from their persisted batches, then train the rest.
+    /// A run that never wrote an event starts from the beginning. See docs/persistence.md.
+    /// </summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Where rollouts are generated when not in this process (the PostgreSQL cluster); null = local generators.</summary>
+    public IRolloutFleet? Fleet { get; init; }
+
     public IReadOnlyList<StageMetricsSnapshot> GraphMetrics => _graph?.Metrics ?? [];
 
     /// <summary>The rows of metrics.csv once the run has started RL (the evaluation before RL first).</summary>
@@ -135,20 +146,51 @@ public sealed class TrainingRun
             throw new ArgumentException($"basis.train.batch-size = {_settings.Train.BatchSize} is not a multiple of the {group} rollouts per prompt that '{estimator.Name}' samples.");
         }
 
+        // The journal first: a resumed run checks it is the same run and restores its snapshot before the learner publishes weights.
+        await using TrainingJournal journal = await OpenJournalAsync(cancellationToken).ConfigureAwait(false);
+        ResumeState? resume = Resume ? await ResumeState.LoadAsync(journal, cancellationToken).ConfigureAwait(false) : null;
+        var started = new RunStarted(
+            _settings.Estimator.Name,
+            estimator.Name.StartsWith("basis", StringComparison.Ordinal) ? BasisOptions.Default.Describe() : _settings.Estimator.Name,
+            table.PolicyHash,
+            table.TaskSetHash,
+            Path.Combine(_runDir, "offline-table.jsonl"),
+            _settings.OfflineTable.Samples,
+            seed,
+            _settings.Train.BatchSize,
+            group);
+        if (resume?.Started is null)
+        {
+            await journal.StartAsync(started, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            resume.RequireSameRun(started);
+        }
+
+        RunSnapshot? snapshot = resume?.Snapshot;
+        snapshot?.RestoreWeights(model);
+        int snapshotEvery = _settings.Journal.SnapshotEvery;
+        var recorder = new EstimatorStateRecorder(estimator, step => snapshotEvery > 0 && ((step + 1) % snapshotEvery == 0 || step + 1 == _settings.Train.Steps));
         var board = new WeightBoard<PolicyWeights>();
-        var learner = new TransformerLearner(model, tokenizer.PadId, LearnerOptionsFrom(_settings.Train), board);
+        var learner = new TransformerLearner(model, tokenizer.PadId, LearnerOptionsFrom(_settings.Train), board, snapshot?.LearnerVersion ?? 0);
+        snapshot?.RestoreState(learner.Optimizer, estimator);
         var sampling = new SamplingOptions((float)_settings.Train.Temperature, _settings.Train.TopK, (float)_settings.Train.TopP, _settings.Train.MaxNewTokens);
         int staleness = _settings.Graph.Staleness;
-        var graphOptions = new TrainingGraphOptions
+        TrainingGraphOptions graphOptions = new()
         {
             Steps = _settings.Train.Steps,
             PromptsPerStep = _settings.Train.BatchSize / group,
             RolloutsPerPrompt = group,
             ChunkSize = _settings.Graph.ChunkSize,
-            Generators = _settings.Graph.Generators,
+            Generators = Fleet?.Generators ?? _settings.Graph.Generators,
             Verifiers = _settings.Graph.Verifiers,
             EdgeBuffer = _settings.Graph.QueueBound,
             FilterZeroVarianceGroups = _settings.Estimator.FilterZeroVarianceGroups,
+
+            // Issue a step's work only once its weights are published (version >= step - k): a generator
+            // then never holds a chunk it must wait to start, and its busy fraction is sampling time.
+            StepsInFlight = staleness + 1,
             Seed = seed,
             GeneratorRestart = new RestartSettings(
                 _settings.Graph.Supervision.BackoffMin,
@@ -158,32 +200,31 @@ public sealed class TrainingRun
                 _settings.Graph.Supervision.RestartWindow),
         };
 
-        await using TrainingJournal journal = await OpenJournalAsync(cancellationToken).ConfigureAwait(false);
-        await journal.StartAsync(
-            new RunStarted(
-                _settings.Estimator.Name,
-                estimator.Name.StartsWith("basis", StringComparison.Ordinal) ? BasisOptions.Default.Describe() : _settings.Estimator.Name,
-                table.PolicyHash,
-                table.TaskSetHash,
-                Path.Combine(_runDir, "offline-table.jsonl"),
-                _settings.OfflineTable.Samples,
-                seed,
-                _settings.Train.BatchSize,
-                group),
-            cancellationToken).ConfigureAwait(false);
-
-        var metrics = new MetricsFile(Path.Combine(_runDir, "metrics.csv"));
+        // A resumed run keeps metrics.csv's rows of the steps its snapshot covers and rewrites the rest as it redoes them.
+        long firstStep = snapshot?.NextStep ?? 0;
+        string metricsPath = Path.Combine(_runDir, "metrics.csv");
+        var before = new StepRecord(-1, 0, 0, double.NaN, startAccuracy, null, null, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 0);
+        var metrics = resume is null ? new MetricsFile(metricsPath) : new MetricsFile(metricsPath, [before, .. ResumeMetrics.Read(metricsPath, firstStep)]);
         _records = metrics;
-        metrics.Append(new StepRecord(-1, 0, 0, double.NaN, startAccuracy, null, null, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 0));
+        if (resume is null)
+        {
+            metrics.Append(before);
+        }
+
         var rl = Stopwatch.StartNew();
-        long rollouts = 0;
-        long tokens = 0;
-        int stepsDone = 0;
-        double finalAccuracy = startAccuracy;
+        double rlBefore = snapshot?.RlSeconds ?? 0;
+        long rollouts = snapshot?.Rollouts ?? 0;
+        long tokens = snapshot?.Tokens ?? 0;
+        int stepsDone = (int)firstStep;
+        double finalAccuracy = snapshot?.LastHeldOutAccuracy ?? startAccuracy;
         _observer.Phase("rl", $"{estimator.Name}: {_settings.Train.Steps} steps of {_settings.Train.BatchSize} rollouts ({graphOptions.PromptsPerStep} prompts x {group})");
 
-        async ValueTask OnStep(StepReport report, CancellationToken ct)
+        ValueTask OnStep(StepReport report, CancellationToken ct) => FinishStepAsync(report, null, ct);
+
+        // persisted: the step's events as the journal already holds them (a resumed step); they are not written again.
+        async ValueTask FinishStepAsync(StepReport report, PersistedStep? persisted, CancellationToken ct)
         {
+            long stepEnded = Stopwatch.GetTimestamp();
             stepsDone++;
             rollouts += report.Batch.Rollouts.Count + report.Filtered;
             tokens += report.Batch.Rollouts.Sum(r => r.Rollout.CompletionTokens.Length);
@@ -195,7 +236,7 @@ public sealed class TrainingRun
                 finalAccuracy = a;
             }
 
-            double elapsed = rl.Elapsed.TotalSeconds;
+            double elapsed = rlBefore + rl.Elapsed.TotalSeconds;
             var record = new StepRecord(
                 report.Step,
                 rollouts,
@@ -218,31 +259,89 @@ public sealed class TrainingRun
             }
 
             // The step's events are committed before the next step starts: the journal never lags the learner by more than one step.
-            await journal.WriteStepAsync(report.Batch, ct).ConfigureAwait(false);
-            await journal.WritePolicyUpdatedAsync(new PolicyUpdated(report.Learner.Version, report.Step, checkpoint, report.Learner.Loss, report.Learner.GradNorm, report.Learner.LearningRate, report.Learner.MeanEntropy, accuracy), ct).ConfigureAwait(false);
+            var updated = new PolicyUpdated(report.Learner.Version, report.Step, checkpoint, report.Learner.Loss, report.Learner.GradNorm, report.Learner.LearningRate, report.Learner.MeanEntropy, accuracy);
+            if (persisted is null)
+            {
+                await journal.WriteStepAsync(report.Batch, ct).ConfigureAwait(false);
+            }
+
+            if (persisted?.Policy is null)
+            {
+                await journal.WritePolicyUpdatedAsync(updated, ct).ConfigureAwait(false);
+                TrainingTelemetry.RecordJournalCommit(stepEnded);
+            }
+            else if (persisted.Policy != updated)
+            {
+                _observer.Phase("resume", $"warning: step {report.Step} re-applied from the journal gives {updated}, the journal holds {persisted.Policy}; the learner did not repeat itself (another thread count?).");
+            }
+
             metrics.Append(record);
             _observer.Step(record);
+            if (snapshotEvery > 0 && (stepsDone % snapshotEvery == 0 || last))
+            {
+                RunSnapshot taken = RunSnapshot.Capture(
+                    report.Step + 1, learner.Version, journal.AggregatorSequence, journal.LearnerSequence, seed, table.PolicyHash, model, learner.Optimizer, recorder.TakeState(report.Step), rollouts, tokens, elapsed, finalAccuracy);
+                await journal.SaveSnapshotAsync(taken, ct).ConfigureAwait(false);
+            }
         }
 
-        _graph = new TrainingGraph(
+        bool stoppedWhileResuming = false;
+        if (resume is not null)
+        {
+            // Steps committed after the snapshot: re-applied from their persisted batches, never generated or written again.
+            Dictionary<string, TaskPrompt> prompts = tasks.Train.ToDictionary(p => p.Id, StringComparer.Ordinal);
+            try
+            {
+                foreach (PersistedStep persisted in resume.Steps)
+                {
+                    TrainingBatch batch = ResumeState.Rebuild(persisted, prompts, text, recorder, seed);
+                    LearnerSummary update = ((IPolicyLearner)learner).Update(batch);
+                    await FinishStepAsync(new StepReport(batch, update, batch.Rollouts.Count(r => r.Quarantined), graphOptions.SlotsPerStep - batch.Rollouts.Count, rl.Elapsed), persisted, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                stoppedWhileResuming = true;
+            }
+
+            _observer.Phase("resume", $"resumed at step {resume.NextStep} of {_settings.Train.Steps}: {(snapshot is null ? "no snapshot" : $"snapshot after step {snapshot.NextStep - 1}")}, {resume.Steps.Count} later steps re-applied from the journal");
+        }
+
+        int remaining = stoppedWhileResuming ? 0 : Math.Max(0, _settings.Train.Steps - stepsDone);
+        graphOptions = graphOptions with { FirstStep = stepsDone, Steps = Math.Max(1, remaining) };
+
+        if (Fleet is not null)
+        {
+            await Fleet.StartAsync(new RolloutFleetContext(Path.GetFullPath(_runDir), model.Config, Alphabet, sampling, staleness, board), cancellationToken).ConfigureAwait(false);
+        }
+
+        _graph = remaining == 0 ? null : new TrainingGraph(
             tasks.Train,
             table,
-            estimator,
-            verifiers,
-            _ =>
+            recorder,
+            ChaosInjection.Verifiers(verifiers, _settings.Chaos),
+            i =>
             {
+                if (Fleet is not null)
+                {
+                    return Fleet.CreateWorker(i);
+                }
+
                 TransformerModel replica = model.Clone();
                 replica.Threads = threads;
-                return new TransformerGenerator(replica, text, board, sampling, staleness);
+                return ChaosInjection.Worker(new TransformerGenerator(replica, text, board, sampling, staleness), _settings.Chaos);
             },
             learner,
             graphOptions,
             OnStep);
 
-        bool cancelled = false;
+        bool cancelled = stoppedWhileResuming;
         try
         {
-            await _graph.RunAsync(cancellationToken).ConfigureAwait(false);
+            if (_graph is not null)
+            {
+                await _graph.RunAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -255,6 +354,12 @@ public sealed class TrainingRun
             throw;
         }
 
+        int restarts = GraphMetrics.Sum(m => m.Restarts);
+        if (restarts > 0)
+        {
+            _observer.Phase("supervision", $"{restarts} generator restart(s); {_graph?.RetriedChunks} dropped chunk(s) generated again");
+        }
+
         SaveCheckpoint(model, Path.Combine(_runDir, "checkpoints", "final.safetensors"), learner.Version);
         var summary = new RunSummary(
             estimator.Name,
@@ -263,7 +368,7 @@ public sealed class TrainingRun
             finalAccuracy,
             stepsDone,
             rollouts,
-            rl.Elapsed.TotalSeconds,
+            rlBefore + rl.Elapsed.TotalSeconds,
             total.Elapsed.TotalSeconds,
             sftSeconds,
             offlineSeconds,
@@ -279,7 +384,14 @@ public sealed class TrainingRun
         {
             string connection = _settings.Journal.ConnectionString
                 ?? throw new ArgumentException("basis.journal.connection-string is required when basis.journal.provider is not sqlite.");
-            return await TrainingJournal.OpenAsync(_settings.Journal.Provider, connection, cancellationToken).ConfigureAwait(false);
+            return Resume
+                ? await TrainingJournal.OpenForResumeAsync(_settings.Journal.Provider, connection, cancellationToken).ConfigureAwait(false)
+                : await TrainingJournal.OpenAsync(_settings.Journal.Provider, connection, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (Resume)
+        {
+            return await TrainingJournal.OpenForResumeAsync("sqlite", Persistence.JournalFactory.SqliteConnectionStringForRunFolder(_runDir), cancellationToken).ConfigureAwait(false);
         }
 
         // A new run in a used folder keeps the old journal under a dated name rather than mixing two runs' events.
@@ -415,6 +527,7 @@ public sealed class TrainingRun
         TotalSteps = train.Steps,
         MaxGradNorm = (float)train.GradClip,
         WeightDecay = (float)train.WeightDecay,
+        Minibatches = train.Minibatches,
         Loss = new PolicyLossOptions
         {
             Kind = train.Loss switch

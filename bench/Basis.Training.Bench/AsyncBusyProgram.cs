@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Globalization;
+using Basis.Estimators;
+using Basis.Model;
+using Basis.Model.Sampling;
+using Basis.Model.Tokenization;
+using Basis.Streaming;
+using Basis.Tasks.Synthetic;
+using Basis.Tasks.Verification;
+using Basis.Training.Graph;
+using Basis.Training.Policy;
+using Basis.Training.Run;
+
+namespace Basis.Training.Bench;
+
+/// <summary>
+/// `async [runs] [steps] [batch] [threads] [reference|ci]`: the training graph with the built-in
+/// transformer (random weights; the reference configuration's d=128 x 4 layers, or ci.conf's d=32 x 1
+/// layer), one generator, staleness k = 1 and
+/// 2. Prints the generator stage's busy fraction from StageMetrics and, separately, the fraction of
+/// the run it spent sampling: the stage's busy time includes waiting for the weights its step
+/// allows, so the bench loads those weights itself, in front of the generator, and times the wait.
+/// </summary>
+internal static class AsyncBusyProgram
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int runs = Arg(args, 1, 3);
+        int steps = Arg(args, 2, 24);
+        int batch = Arg(args, 3, 128);
+        int threads = Arg(args, 4, 1);
+        bool ci = args.Length > 5 && args[5] == "ci";
+        ArithmeticTaskSet tasks = ArithmeticTaskGenerator.Generate(new ArithmeticTaskConfig { Seed = 1, TrainSize = 4096, EvalSize = 16 });
+        CharTokenizer tokenizer = TrainingRun.CreateTokenizer();
+        TransformerConfig config = ci
+            ? new TransformerConfig(tokenizer.VocabSize, 32, 1, 2, 64, 24)
+            : new TransformerConfig(tokenizer.VocabSize, 128, 4, 4, 344, 32);
+        Console.WriteLine($"built-in transformer d={config.ModelDim} x {config.Layers} layers, {steps} steps of {batch} rollouts (8 new tokens each), chunks of {batch / 2}, 1 generator, {threads} GEMM thread(s) each for the generator and the learner; {runs} runs per k, {Environment.ProcessorCount} cores");
+        foreach (int staleness in new[] { 1, 2 })
+        {
+            var stage = new List<double>();
+            var sampling = new List<double>();
+            var learnerBusy = new List<double>();
+            for (int run = 0; run < runs; run++)
+            {
+                Result result = await RunOnceAsync(tasks, tokenizer, config, staleness, steps, batch, threads);
+                stage.Add(result.StageBusy);
+                sampling.Add(result.Sampling);
+                learnerBusy.Add(result.LearnerBusy);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  k={staleness} run {run + 1}: generator stage busy {result.StageBusy:P1}, sampling {result.Sampling:P1}, waiting for weights {result.Waiting:P1}, learner busy {result.LearnerBusy:P1}; per step: sampling {result.Sampling * result.Seconds / steps:F3} s, learner {result.LearnerBusy * result.Seconds / steps:F3} s; {result.Seconds:F1} s"));
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"k={staleness}: median generator stage busy {Median(stage):P1}, sampling {Median(sampling):P1}, learner busy {Median(learnerBusy):P1}"));
+        }
+
+        return 0;
+    }
+
+    private static async Task<Result> RunOnceAsync(ArithmeticTaskSet tasks, CharTokenizer tokenizer, TransformerConfig config, int staleness, int steps, int batch, int threads)
+    {
+        TransformerModel model = TransformerModel.Create(config, 7);
+        model.Threads = threads;
+        var text = new PolicyText(tokenizer);
+        var board = new WeightBoard<PolicyWeights>();
+        var learner = new TransformerLearner(model, tokenizer.PadId, new LearnerOptions { TotalSteps = steps }, board);
+        var sampling = new SamplingOptions(1f, MaxNewTokens: 8);
+        var timed = new List<TimedWorker>();
+        // As basis train does: a step's work is issued once its weights are published, so the generator never waits holding a chunk.
+        var options = new TrainingGraphOptions { Steps = steps, PromptsPerStep = batch, ChunkSize = batch / 2, Generators = 1, Verifiers = 1, EdgeBuffer = 4, Seed = 3, StepsInFlight = staleness + 1 };
+        var graph = new TrainingGraph(tasks.Train, null, EstimatorCatalog.Create("reinforce"), VerifierRegistry.CreateDefault(), _ =>
+        {
+            TransformerModel replica = model.Clone();
+            replica.Threads = threads;
+            var own = new WeightBoard<PolicyWeights>();
+            var worker = new TimedWorker(board, own, staleness, new TransformerGenerator(replica, text, own, sampling, staleness));
+            timed.Add(worker);
+            return worker;
+        }, learner, options, (_, _) => ValueTask.CompletedTask);
+
+        long start = Stopwatch.GetTimestamp();
+        await graph.RunAsync(CancellationToken.None);
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        IReadOnlyList<StageMetricsSnapshot> metrics = graph.Metrics;
+        double stageBusy = metrics.Single(m => m.Stage.StartsWith("generator-0", StringComparison.Ordinal)).BusyFraction;
+        double learnerBusy = metrics.Single(m => m.Stage == "learner").BusyFraction;
+        return new Result(stageBusy, timed.Sum(t => t.Sampling.TotalSeconds) / seconds, timed.Sum(t => t.Waiting.TotalSeconds) / seconds, learnerBusy, seconds);
+    }
+
+    private static int Arg(string[] args, int index, int fallback) =>
+        args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        return values[values.Count / 2];
+    }
+
+    private sealed record Result(double StageBusy, double Sampling, double Waiting, double LearnerBusy, double Seconds);
+
+    /// <summary>
+    /// Waits for the version a step allows on the learner's board (timed as waiting), hands it to the
+    /// generator's own board, then lets the generator sample (timed as sampling).
+    /// </summary>
+    private sealed class TimedWorker(WeightBoard<PolicyWeights> learner, WeightBoard<PolicyWeights> own, int staleness, IRolloutWorker inner) : IRolloutWorker
+    {
+        public TimeSpan Waiting { get; private set; }
+
+        public TimeSpan Sampling { get; private set; }
+
+        public async ValueTask<IReadOnlyList<Rollout>> GenerateAsync(WorkChunk chunk, CancellationToken cancellationToken)
+        {
+            long start = Stopwatch.GetTimestamp();
+            (long version, PolicyWeights weights) = await learner.WaitForAsync(Math.Max(0, chunk.Step - staleness), cancellationToken).ConfigureAwait(false);
+            if (version > own.LatestVersion)
+            {
+                own.Publish(version, weights);
+            }
+
+            long ready = Stopwatch.GetTimestamp();
+            IReadOnlyList<Rollout> rollouts = await inner.GenerateAsync(chunk, cancellationToken).ConfigureAwait(false);
+            Waiting += Stopwatch.GetElapsedTime(start, ready);
+            Sampling += Stopwatch.GetElapsedTime(ready);
+            return rollouts;
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using System.CommandLine;
+using Basis.Cli.Dashboard;
+using Basis.Cluster;
+using Basis.Dashboard;
+
+namespace Basis.Cli.Commands;
+
+/// <summary><c>basis serve RUN</c>: a live dashboard of a run, on 127.0.0.1 unless told otherwise.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var run = new Argument<string>("RUN") { Description = "The run folder (it holds journal.db, metrics.csv and, once the run ends, summary.json)." };
+        var port = new Option<int>("--port") { Description = "The port to listen on (0 picks a free one).", DefaultValueFactory = _ => DashboardOptions.DefaultPort };
+        var host = new Option<string>("--host") { Description = "The address to listen on; the default keeps the dashboard off the network.", DefaultValueFactory = _ => DashboardOptions.DefaultHost };
+        var journal = new Option<string?>("--journal-connection")
+        {
+            Description = "Read the journal from this PostgreSQL connection string instead of RUN/journal.db (a run with basis.journal.provider = postgres).",
+        };
+        var cluster = new Option<string?>("--cluster-connection")
+        {
+            Description = "Show the nodes of a clustered run: the PostgreSQL connection string of its membership table (basis.cluster.connection-string).",
+        };
+        var command = new Command(
+            "serve",
+            "Serve a live dashboard of a training run: reward, held-out accuracy, beta, active set, value MSE, tokens per second, queue depths "
+            + "and nodes, drawn from the run's journal (and its metrics.csv, value-mse.json, queues.csv) and updated while the run writes (docs/dashboard.md). Exit 2: no such run folder "
+            + "or no journal; exit 1: the port is taken.")
+        {
+            run, port, host, journal, cluster,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            TextWriter stdout = parseResult.InvocationConfiguration.Output;
+            TextWriter stderr = parseResult.InvocationConfiguration.Error;
+            ClusterNodeStatusSource? nodes = null;
+            if (parseResult.GetValue(cluster) is { Length: > 0 } clusterConnection)
+            {
+                try
+                {
+                    nodes = new ClusterNodeStatusSource(await ClusterDatabase.OpenAsync(clusterConnection, cancellationToken: cancellationToken));
+                }
+                catch (Exception e) when (e is ClusterConfigurationException or ClusterUnavailableException)
+                {
+                    stderr.WriteLine($"basis serve: {e.Message}");
+                    return 2;
+                }
+            }
+
+            await using ClusterNodeStatusSource? disposeNodes = nodes;
+            var options = new DashboardOptions
+            {
+                RunFolder = parseResult.GetValue(run)!,
+                Port = parseResult.GetValue(port),
+                Host = parseResult.GetValue(host)!,
+                JournalConnectionString = parseResult.GetValue(journal),
+                Nodes = nodes,
+            };
+            DashboardServer server;
+            try
+            {
+                server = await DashboardServer.StartAsync(options, cancellationToken);
+            }
+            catch (DashboardStartupException e)
+            {
+                stderr.WriteLine($"basis serve: {e.Message}");
+                return e.ExitCode;
+            }
+
+            await using (server)
+            {
+                stdout.WriteLine($"basis serve: the dashboard of {Path.GetFullPath(options.RunFolder)} is at {server.Address} (Ctrl-C stops it)");
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, server.Stopping);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Ctrl-C or SIGTERM: a normal end.
+                }
+            }
+
+            return 0;
+        });
+        return command;
+    }
+}

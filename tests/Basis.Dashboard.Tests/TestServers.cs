@@ -1,0 +1,36 @@
+namespace Basis.Dashboard.Tests;
+
+internal static class TestServers
+{
+    /// <summary>A generous bound on every wait, so a bug fails the test instead of hanging it.</summary>
+    public static readonly TimeSpan SafetyNet = TimeSpan.FromSeconds(30);
+
+    public static Task<DashboardServer> StartAsync(string folder, INodeStatusSource? nodes = null) =>
+        DashboardServer.StartAsync(
+            new DashboardOptions { RunFolder = folder, Port = 0, PollInterval = TimeSpan.FromMilliseconds(50), Nodes = nodes },
+            CancellationToken.None);
+
+    /// <summary>Completes once every source of the feed has read its history.</summary>
+    public static async Task WaitReadyAsync(RunFeed feed)
+    {
+        using var timeout = new CancellationTokenSource(SafetyNet);
+        using FeedSubscription subscription = feed.Subscribe();
+        if (subscription.Snapshot.Ready)
+        {
+            return;
+        }
+
+        while (await subscription.Messages.WaitToReadAsync(timeout.Token))
+        {
+            while (subscription.Messages.TryRead(out FeedMessage? message))
+            {
+                if (message is ReadyMessage)
+                {
+                    return;
+                }
+            }
+        }
+
+        throw new InvalidOperationException("the feed stopped before it was ready.");
+    }
+}

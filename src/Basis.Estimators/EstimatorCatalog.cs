@@ -8,7 +8,7 @@ public static class EstimatorCatalog
     /// <summary>Every accepted spec; ":G" sets the rollouts per prompt (default shown).</summary>
     public static IReadOnlyList<string> KnownSpecs { get; } =
     [
-        "basis", "basis-initial", "basis-spec", "reinforce", "reinforce++", "grpo:8", "drgrpo:8", "rloo:8", "gpg:8", "kae[:G]", "ebpo:8",
+        "basis", "basis-initial", "basis-spec", "basis-whiten", "reinforce", "reinforce++", "grpo:8", "drgrpo:8", "rloo:8", "gpg:8", "kae[:G]", "ebpo:8",
     ];
 
     private const int DefaultGroupSize = 8;
@@ -36,6 +36,7 @@ public static class EstimatorCatalog
             "basis" => new BasisEstimator(BasisOptions.Default, "basis"),
             "basis-initial" => new BasisEstimator(BasisOptions.Default with { Refine = false }, "basis-initial"),
             "basis-spec" => new BasisEstimator(BasisOptions.SpecAsWritten, "basis-spec"),
+            "basis-whiten" => new BasisEstimator(BasisOptions.Default with { Whiten = true }, "basis-whiten"),
             "reinforce" => new ReinforceEstimator(),
             "reinforce++" => new ReinforcePlusPlusEstimator(),
             "grpo" => new GrpoEstimator(group ?? DefaultGroupSize),

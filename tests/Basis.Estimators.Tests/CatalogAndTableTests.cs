@@ -5,6 +5,7 @@ public sealed class CatalogAndTableTests
     [Theory]
     [InlineData("basis", "basis", 1)]
     [InlineData("basis-initial", "basis-initial", 1)]
+    [InlineData("basis-whiten", "basis-whiten", 1)]
     [InlineData("reinforce", "reinforce", 1)]
     [InlineData("reinforce++", "reinforce++", 1)]
     [InlineData("grpo:8", "grpo", 8)]

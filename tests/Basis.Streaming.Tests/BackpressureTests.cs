@@ -1,5 +1,16 @@
 namespace Basis.Streaming.Tests;
 
+/// <summary>
+/// Tests that read GC.GetTotalMemory, which is process-wide: they run alone, after the parallel ones, so
+/// other test classes' allocations cannot show up as a leak.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MemoryMeasurementCollection
+{
+    public const string Name = "memory measurement";
+}
+
+[Collection(MemoryMeasurementCollection.Name)]
 public sealed class BackpressureTests
 {
     [Fact]

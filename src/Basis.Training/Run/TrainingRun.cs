@@ -151,7 +151,7 @@ public sealed class TrainingRun
         ResumeState? resume = Resume ? await ResumeState.LoadAsync(journal, cancellationToken).ConfigureAwait(false) : null;
         var started = new RunStarted(
             _settings.Estimator.Name,
-            estimator.Name.StartsWith("basis", StringComparison.Ordinal) ? BasisOptions.Default.Describe() : _settings.Estimator.Name,
+            estimator is BasisEstimator basis ? basis.Options.Describe() : _settings.Estimator.Name,
             table.PolicyHash,
             table.TaskSetHash,
             Path.Combine(_runDir, "offline-table.jsonl"),

@@ -1,16 +1,5 @@
 namespace Basis.Streaming.Tests;
 
-/// <summary>
-/// Tests that read GC.GetTotalMemory, which is process-wide: they run alone, after the parallel ones, so
-/// other test classes' allocations cannot show up as a leak.
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class MemoryMeasurementCollection
-{
-    public const string Name = "memory measurement";
-}
-
-[Collection(MemoryMeasurementCollection.Name)]
 public sealed class BackpressureTests
 {
     [Fact]
@@ -68,7 +57,7 @@ public sealed class BackpressureTests
     public async Task TenTimesSlowerSink_KeepsQueuesBoundedAndMemoryFlat()
     {
         const int Elements = 100_000;
-        const int Warmup = 10_000;
+        const int SampleEvery = 1_000;
         const int PayloadBytes = 64;
 
         // Most elements the graph can hold: every bounded edge plus one element in hand per stage loop.
@@ -80,17 +69,32 @@ public sealed class BackpressureTests
             + (2 * (Edge + 1))      // generate[0], generate[1]
             + (Edge + 2);           // merge: edge + one element per worker pump
         long produced = 0;
-        long memoryAfterWarmup = 0;
-        long memoryAtEnd = 0;
         int violations = 0;
+
+        // Memory is flat when nothing keeps a consumed element alive. Every thousandth payload is watched
+        // through a weak reference; a payload carries its index, so the sink knows which it has consumed.
+        // (A heap total would also count whatever else the process allocates meanwhile.)
+        var watched = new Dictionary<long, WeakReference>();
+        var consumedWatched = new List<long>();
+        int retainedMidway = -1;
 
         IEnumerable<byte[]> Payloads()
         {
-            for (int i = 0; i < Elements; i++)
+            for (long i = 0; i < Elements; i++)
             {
                 Interlocked.Increment(ref produced);
                 Thread.SpinWait(5);
-                yield return new byte[PayloadBytes];
+                var payload = new byte[PayloadBytes];
+                BitConverter.TryWriteBytes(payload, i);
+                if (i % SampleEvery == 0)
+                {
+                    lock (watched)
+                    {
+                        watched[i] = new WeakReference(payload);
+                    }
+                }
+
+                yield return payload;
             }
         }
 
@@ -98,7 +102,7 @@ public sealed class BackpressureTests
         var graph = Source.From(Payloads()).Named("prompts")
             .Select(p => p).Named("tokenize")
             .Balance(2, _ => Flow.Select((byte[] p) => p).Named("generate"), new BalanceOptions { WorkerBufferSize = 4 })
-            .To(Sink.ForEach<byte[]>(_ =>
+            .To(Sink.ForEach<byte[]>(payload =>
             {
                 // The sink does ten times the source's work per element.
                 Thread.SpinWait(50);
@@ -108,13 +112,15 @@ public sealed class BackpressureTests
                     violations++;
                 }
 
-                if (taken == Warmup)
+                if (taken == Elements / 2)
                 {
-                    memoryAfterWarmup = GC.GetTotalMemory(forceFullCollection: true);
+                    retainedMidway = RetainedAfterCollection(watched, consumedWatched);
                 }
-                else if (taken == Elements)
+
+                long index = BitConverter.ToInt64(payload);
+                if (index % SampleEvery == 0)
                 {
-                    memoryAtEnd = GC.GetTotalMemory(forceFullCollection: true);
+                    consumedWatched.Add(index);
                 }
             }).Named("learner"));
 
@@ -123,9 +129,22 @@ public sealed class BackpressureTests
         Assert.Equal(Elements, consumed);
         Assert.Equal(0, violations);
         Assert.All(graph.Metrics, m => Assert.InRange(m.MaxQueueDepth, 0, m.QueueCapacity));
+        Assert.True(consumedWatched.Count >= (Elements / SampleEvery / 2) - 1, $"only {consumedWatched.Count} watched payloads were consumed by mid-run");
 
-        // A leak of one payload per element would add (Elements - Warmup) * 88 bytes, about 8 MB.
-        Assert.InRange(memoryAtEnd - memoryAfterWarmup, long.MinValue, 1_000_000);
+        // Half-way through, every watched payload the sink had consumed was already garbage.
+        Assert.Equal(0, retainedMidway);
+    }
+
+    /// <summary>How many consumed, watched payloads are still alive after a full collection.</summary>
+    private static int RetainedAfterCollection(Dictionary<long, WeakReference> watched, List<long> consumed)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        lock (watched)
+        {
+            return consumed.Count(index => watched[index].IsAlive);
+        }
     }
 
     /// <summary>A counter a test can await reaching a value.</summary>

@@ -14,7 +14,7 @@ using Basis.Training.Run;
 namespace Basis.Training.Bench;
 
 /// <summary>
-/// `async [runs] [steps] [batch] [threads] [reference|ci]`: the training graph with the built-in
+/// `async [runs] [steps] [batch] [threads] [reference|ci] [new-tokens]`: the training graph with the built-in
 /// transformer (random weights; the reference configuration's d=128 x 4 layers, or ci.conf's d=32 x 1
 /// layer), one generator, staleness k = 1 and
 /// 2. Prints the generator stage's busy fraction from StageMetrics and, separately, the fraction of
@@ -30,12 +30,14 @@ internal static class AsyncBusyProgram
         int batch = Arg(args, 3, 128);
         int threads = Arg(args, 4, 1);
         bool ci = args.Length > 5 && args[5] == "ci";
+        // Longer completions shift the cost from learning to sampling, as with real LLM rollouts.
+        int newTokens = Arg(args, 6, 8);
         ArithmeticTaskSet tasks = ArithmeticTaskGenerator.Generate(new ArithmeticTaskConfig { Seed = 1, TrainSize = 4096, EvalSize = 16 });
         CharTokenizer tokenizer = TrainingRun.CreateTokenizer();
         TransformerConfig config = ci
-            ? new TransformerConfig(tokenizer.VocabSize, 32, 1, 2, 64, 24)
-            : new TransformerConfig(tokenizer.VocabSize, 128, 4, 4, 344, 32);
-        Console.WriteLine($"built-in transformer d={config.ModelDim} x {config.Layers} layers, {steps} steps of {batch} rollouts (8 new tokens each), chunks of {batch / 2}, 1 generator, {threads} GEMM thread(s) each for the generator and the learner; {runs} runs per k, {Environment.ProcessorCount} cores");
+            ? new TransformerConfig(tokenizer.VocabSize, 32, 1, 2, 64, Math.Max(24, 16 + newTokens))
+            : new TransformerConfig(tokenizer.VocabSize, 128, 4, 4, 344, Math.Max(32, 24 + newTokens));
+        Console.WriteLine($"built-in transformer d={config.ModelDim} x {config.Layers} layers, {steps} steps of {batch} rollouts ({newTokens} new tokens each), chunks of {batch / 2}, 1 generator, {threads} GEMM thread(s) each for the generator and the learner; {runs} runs per k, {Environment.ProcessorCount} cores");
         foreach (int staleness in new[] { 1, 2 })
         {
             var stage = new List<double>();
@@ -43,7 +45,7 @@ internal static class AsyncBusyProgram
             var learnerBusy = new List<double>();
             for (int run = 0; run < runs; run++)
             {
-                Result result = await RunOnceAsync(tasks, tokenizer, config, staleness, steps, batch, threads);
+                Result result = await RunOnceAsync(tasks, tokenizer, config, staleness, steps, batch, threads, newTokens);
                 stage.Add(result.StageBusy);
                 sampling.Add(result.Sampling);
                 learnerBusy.Add(result.LearnerBusy);
@@ -56,14 +58,14 @@ internal static class AsyncBusyProgram
         return 0;
     }
 
-    private static async Task<Result> RunOnceAsync(ArithmeticTaskSet tasks, CharTokenizer tokenizer, TransformerConfig config, int staleness, int steps, int batch, int threads)
+    private static async Task<Result> RunOnceAsync(ArithmeticTaskSet tasks, CharTokenizer tokenizer, TransformerConfig config, int staleness, int steps, int batch, int threads, int newTokens)
     {
         TransformerModel model = TransformerModel.Create(config, 7);
         model.Threads = threads;
         var text = new PolicyText(tokenizer);
         var board = new WeightBoard<PolicyWeights>();
         var learner = new TransformerLearner(model, tokenizer.PadId, new LearnerOptions { TotalSteps = steps }, board);
-        var sampling = new SamplingOptions(1f, MaxNewTokens: 8);
+        var sampling = new SamplingOptions(1f, MaxNewTokens: newTokens);
         var timed = new List<TimedWorker>();
         // As basis train does: a step's work is issued once its weights are published, so the generator never waits holding a chunk.
         var options = new TrainingGraphOptions { Steps = steps, PromptsPerStep = batch, ChunkSize = batch / 2, Generators = 1, Verifiers = 1, EdgeBuffer = 4, Seed = 3, StepsInFlight = staleness + 1 };

@@ -70,6 +70,32 @@ public class TransformerLearnerTests
         Assert.True(metrics.ClipFraction > 0, "the second minibatch was not clipped against the behaviour policy");
     }
 
+    [Fact]
+    public void TheKlTermPullsThePolicyBackTowardsItsReference()
+    {
+        var config = new TransformerConfig(VocabSize: 12, ModelDim: 16, Layers: 1, Heads: 2, FfnDim: 24, MaxSeqLen: 16);
+        TransformerModel model = TransformerModel.Create(config, seed: 5);
+        TransformerModel reference = model.Clone();
+        int[] prompt = [1, 4, 5];
+        int[] good = [6, 7, 2];
+        TrainingBatch Batch(double advantage) => new(
+            0,
+            [new(new Rollout(new WorkItem(0, 0, 0, new TaskPrompt("p0", "x", "y", "easy", "exact"), null, 0), "c", prompt, good, TokenLogps(model, prompt, good), 0), 1, "r", false)],
+            [new RolloutEstimate(0, advantage, double.NaN, BaselineSource.Direct)],
+            new BatchDiagnostics { Estimator = "test" });
+
+        // Move the policy away from the reference, then take a KL-only step (advantage 0).
+        new TransformerLearner(model, padId: 0, new LearnerOptions { LearningRate = 5e-2f, MinLearningRate = 5e-2f, WarmupSteps = 0, TotalSteps = 10 }).Update(Batch(1));
+        float gap = SequenceLogp(model, prompt, good) - SequenceLogp(reference, prompt, good);
+        var options = new LearnerOptions { LearningRate = 5e-2f, MinLearningRate = 5e-2f, WarmupSteps = 0, TotalSteps = 10, Loss = new Basis.Learning.PolicyLossOptions { KlCoefficient = 1 } };
+        new TransformerLearner(model, padId: 0, options, reference: reference).Update(Batch(0));
+        float after = SequenceLogp(model, prompt, good) - SequenceLogp(reference, prompt, good);
+
+        Assert.True(gap > 0, "the first step did not move the policy");
+        Assert.True(Math.Abs(after) < Math.Abs(gap), $"the KL step moved the log-likelihood gap from {gap} to {after}");
+        Assert.Throws<ArgumentException>(() => new TransformerLearner(model, padId: 0, options));
+    }
+
     private static float SequenceLogp(TransformerModel model, int[] prompt, int[] completion) => TokenLogps(model, prompt, completion).Sum();
 
     private static float[] TokenLogps(TransformerModel model, int[] prompt, int[] completion)

@@ -57,12 +57,20 @@ public sealed class TransformerLearner : IPolicyLearner
     private readonly LearnerOptions _options;
     private readonly int _padId;
     private readonly WeightBoard<PolicyWeights>? _board;
+    private readonly TransformerModel? _reference;
 
     /// <param name="board">Where each new version is published for the generators; null when nothing samples.</param>
-    public TransformerLearner(TransformerModel model, int padId, LearnerOptions options, WeightBoard<PolicyWeights>? board = null, long version = 0, AdamW? optimizer = null)
+    /// <param name="reference">The frozen policy of the k3 KL term (the warm start); required when the loss has a KL coefficient.</param>
+    public TransformerLearner(TransformerModel model, int padId, LearnerOptions options, WeightBoard<PolicyWeights>? board = null, long version = 0, AdamW? optimizer = null, TransformerModel? reference = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
+        if (options.Loss.KlCoefficient > 0 && reference is null)
+        {
+            throw new ArgumentException("a KL coefficient needs the reference policy.", nameof(reference));
+        }
+
+        _reference = options.Loss.KlCoefficient > 0 ? reference : null;
         _model = model;
         _padId = padId;
         _options = options;
@@ -170,6 +178,8 @@ public sealed class TransformerLearner : IPolicyLearner
         var logp = new float[total];
         var behaviour = new float[total];
         var positions = new int[total];
+        float[]? reference = _reference is null ? null : new float[total];
+        float[]? referenceLogp = _reference?.Forward(tokens).TokenLogp;
         double entropy = 0;
         double maxGap = 0;
         for (int k = 0; k < rows.Count; k++)
@@ -183,6 +193,11 @@ public sealed class TransformerLearner : IPolicyLearner
                 positions[flat] = position;
                 logp[flat] = pass.TokenLogp[position];
                 behaviour[flat] = rollout.BehaviourLogProbs[j];
+                if (reference is not null)
+                {
+                    reference[flat] = referenceLogp![position];
+                }
+
                 entropy += pass.Entropy[position];
                 if (rollout.PolicyVersion == Version)
                 {
@@ -195,8 +210,8 @@ public sealed class TransformerLearner : IPolicyLearner
         // and clipping only matters through the truncated importance weights of stale rollouts. With
         // several, the behaviour policy is the old one and the ratio clip does the work.
         PolicyGradientBatch gradientBatch = behaviourIsOld
-            ? new PolicyGradientBatch(offsets, advantages, behaviour)
-            : new PolicyGradientBatch(offsets, advantages, (float[])logp.Clone(), behaviour);
+            ? new PolicyGradientBatch(offsets, advantages, behaviour, referenceLogProbs: reference)
+            : new PolicyGradientBatch(offsets, advantages, (float[])logp.Clone(), behaviour, reference);
         PolicyLossResult result = _loss.Compute(gradientBatch, logp);
 
         var dLogp = new float[tokens.TokenCount];

@@ -174,6 +174,10 @@ public sealed class TrainLoopSettings
     /// <summary>AdamW updates per batch (slot-ordered minibatches); above 1 the behaviour policy is PPO's old policy.</summary>
     [Range(1, 1024)]
     public int Minibatches { get; set; } = 1;
+
+    /// <summary>Weight of the k3 KL penalty towards the warm-start policy (0 = off; on costs one more forward pass per update).</summary>
+    [Range(0.0, 100.0)]
+    public double KlCoefficient { get; set; }
 }
 
 /// <summary><c>basis.graph</c></summary>

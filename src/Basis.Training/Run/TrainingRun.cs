@@ -169,11 +169,18 @@ public sealed class TrainingRun
         }
 
         RunSnapshot? snapshot = resume?.Snapshot;
+        // The KL term's reference is the warm start, frozen before a resumed run's weights are restored.
+        TransformerModel? reference = _settings.Train.KlCoefficient > 0 ? model.Clone() : null;
+        if (reference is not null)
+        {
+            reference.Threads = threads;
+        }
+
         snapshot?.RestoreWeights(model);
         int snapshotEvery = _settings.Journal.SnapshotEvery;
         var recorder = new EstimatorStateRecorder(estimator, step => snapshotEvery > 0 && ((step + 1) % snapshotEvery == 0 || step + 1 == _settings.Train.Steps));
         var board = new WeightBoard<PolicyWeights>();
-        var learner = new TransformerLearner(model, tokenizer.PadId, LearnerOptionsFrom(_settings.Train), board, snapshot?.LearnerVersion ?? 0);
+        var learner = new TransformerLearner(model, tokenizer.PadId, LearnerOptionsFrom(_settings.Train), board, snapshot?.LearnerVersion ?? 0, reference: reference);
         snapshot?.RestoreState(learner.Optimizer, estimator);
         var sampling = new SamplingOptions((float)_settings.Train.Temperature, _settings.Train.TopK, (float)_settings.Train.TopP, _settings.Train.MaxNewTokens);
         int staleness = _settings.Graph.Staleness;
@@ -546,6 +553,7 @@ public sealed class TrainingRun
             ClipHigh = train.ClipEpsHigh,
             DualClip = train.DualClip,
             ImportanceCap = train.MaxImportanceWeight,
+            KlCoefficient = train.KlCoefficient,
             ConstantLength = train.MaxNewTokens,
         },
     };

@@ -131,8 +131,10 @@ public sealed class BackpressureTests
         Assert.All(graph.Metrics, m => Assert.InRange(m.MaxQueueDepth, 0, m.QueueCapacity));
         Assert.True(consumedWatched.Count >= (Elements / SampleEvery / 2) - 1, $"only {consumedWatched.Count} watched payloads were consumed by mid-run");
 
-        // Half-way through, every watched payload the sink had consumed was already garbage.
-        Assert.Equal(0, retainedMidway);
+        // Half-way through, the watched payloads the sink had consumed were garbage but for at most one per
+        // stage: a channel's reused reader operation keeps the last item it handed over until its next hand-over.
+        // Keeping every consumed payload would leave about 50 alive here.
+        Assert.InRange(retainedMidway, 0, graph.Metrics.Count);
     }
 
     /// <summary>How many consumed, watched payloads are still alive after a full collection.</summary>

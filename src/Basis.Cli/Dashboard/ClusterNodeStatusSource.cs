@@ -15,7 +15,7 @@ internal sealed class ClusterNodeStatusSource(ClusterDatabase database) : INodeS
     {
         IReadOnlyList<Member> members = await _members.ListAsync(cancellationToken).ConfigureAwait(false);
         return members
-            .Select(m => new NodeStatus(m.NodeId, m.Roles, m.Status.ToString().ToLowerInvariant(), m.HeartbeatAt, $"{m.Address}, {m.Slots} slot{(m.Slots == 1 ? string.Empty : "s")}"))
+            .Select(m => new NodeStatus(m.NodeId, m.Roles, m.Status.ToText(), m.HeartbeatAt, $"{m.Address}, {m.Slots} slot{(m.Slots == 1 ? string.Empty : "s")}"))
             .ToArray();
     }
 

@@ -26,7 +26,8 @@ public sealed record Member(
     public JoinRequest Request => new(NodeId, Incarnation, Roles, Address, Slots);
 }
 
-internal static class MemberStatusText
+/// <summary>The status words of the membership table, also shown in the dashboard's nodes panel.</summary>
+public static class MemberStatusText
 {
     public static string ToText(this MemberStatus status) => status switch
     {

@@ -4,7 +4,7 @@ public sealed class GroupingTests
 {
     private static readonly TimeSpan s_window = TimeSpan.FromMilliseconds(100);
 
-    private static (SourceProbe<int> Source, SinkProbe<IReadOnlyList<int>> Sink, GraphRun Run) StartGroupedWithin(FakeTimeProvider time, int size)
+    private static (SourceProbe<int> Source, SinkProbe<IReadOnlyList<int>> Sink, GraphRun Run) StartGroupedWithin(ManualTimeProvider time, int size)
     {
         var source = new SourceProbe<int>();
         var sink = new SinkProbe<IReadOnlyList<int>>();
@@ -15,7 +15,7 @@ public sealed class GroupingTests
     [Fact]
     public async Task GroupedWithin_EmitsAsSoonAsTheGroupIsFull()
     {
-        var time = new FakeTimeProvider();
+        var time = new ManualTimeProvider();
         var (source, sink, _) = StartGroupedWithin(time, 3);
         sink.Request(10);
 
@@ -31,7 +31,7 @@ public sealed class GroupingTests
     [Fact]
     public async Task GroupedWithin_EmitsThePartialGroupWhenTheWindowElapses()
     {
-        var time = new FakeTimeProvider();
+        var time = new ManualTimeProvider();
         var (source, sink, _) = StartGroupedWithin(time, 10);
         sink.Request(10);
         await time.WaitForTimersCreatedAsync(1).Within();
@@ -46,7 +46,7 @@ public sealed class GroupingTests
     [Fact]
     public async Task GroupedWithin_NeverEmitsAnEmptyGroup()
     {
-        var time = new FakeTimeProvider();
+        var time = new ManualTimeProvider();
         var (source, sink, _) = StartGroupedWithin(time, 10);
         sink.Request(10);
         await time.WaitForTimersCreatedAsync(1).Within();
@@ -66,7 +66,7 @@ public sealed class GroupingTests
     [Fact]
     public async Task GroupedWithin_FlushesThePartialGroupOnCompletion()
     {
-        var time = new FakeTimeProvider();
+        var time = new ManualTimeProvider();
         var (source, sink, run) = StartGroupedWithin(time, 10);
         sink.Request(10);
 
@@ -82,7 +82,7 @@ public sealed class GroupingTests
     [Fact]
     public async Task GroupedWithin_RestartsTheWindowWhenAGroupFillsByCount()
     {
-        var time = new FakeTimeProvider();
+        var time = new ManualTimeProvider();
         var (source, sink, _) = StartGroupedWithin(time, 3);
         sink.Request(10);
         await time.WaitForTimersCreatedAsync(1).Within();

@@ -7,7 +7,7 @@ public sealed class MetricsTests
     [Fact]
     public async Task BusyFraction_IsTimeInsideTheFunctionOverWallTime()
     {
-        var time = new FakeTimeProvider();
+        var time = new ManualTimeProvider();
         var source = new SourceProbe<int>();
         var sink = new SinkProbe<int>();
         GraphRun run = source.Source
@@ -38,7 +38,7 @@ public sealed class MetricsTests
     [Fact]
     public async Task BusyFraction_CountsOverlappingAsyncCallsOnce()
     {
-        var time = new FakeTimeProvider();
+        var time = new ManualTimeProvider();
         var gates = new[] { new TaskCompletionSource(), new TaskCompletionSource() };
         var source = new SourceProbe<int>();
         var sink = new SinkProbe<int>();

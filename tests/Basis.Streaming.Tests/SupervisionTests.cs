@@ -66,7 +66,7 @@ public sealed class SupervisionTests
     [Fact]
     public async Task Restart_WaitsExponentialBackoffOnTheInjectedClock()
     {
-        var time = new FakeTimeProvider();
+        var time = new ManualTimeProvider();
         int instances = 0;
         var restart = new RestartSettings(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300), 0, maxRestarts: 10, TimeSpan.FromMinutes(1));
         var source = new SourceProbe<int>();
@@ -116,7 +116,7 @@ public sealed class SupervisionTests
     [Fact]
     public async Task Restart_FailsTheGraphPromptlyWhenTheBudgetIsSpent()
     {
-        var time = new FakeTimeProvider();
+        var time = new ManualTimeProvider();
         var restart = new RestartSettings(TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(1), 0, maxRestarts: 2, TimeSpan.FromMinutes(1));
         var source = new SourceProbe<int>();
         GraphRun run = source.Source
@@ -146,7 +146,7 @@ public sealed class SupervisionTests
     [Fact]
     public async Task Restart_BudgetWindowForgetsOldRestarts()
     {
-        var time = new FakeTimeProvider();
+        var time = new ManualTimeProvider();
         var restart = new RestartSettings(TimeSpan.Zero, TimeSpan.Zero, 0, maxRestarts: 1, TimeSpan.FromSeconds(10));
         var handled = System.Threading.Channels.Channel.CreateUnbounded<QuarantinedElement>();
         var source = new SourceProbe<int>();

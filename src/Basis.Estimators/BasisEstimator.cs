@@ -16,14 +16,14 @@ public sealed class BasisEstimator : IStatefulAdvantageEstimator
 
     private readonly BasisOptions _options;
     private readonly Dictionary<string, Evidence> _evidence = new(StringComparer.Ordinal);
-    private readonly double _decayPerStep;
     private double? _previousBeta;
+    private long _revisitGapSum;
+    private long _revisits;
 
     public BasisEstimator(BasisOptions? options = null, string name = "basis")
     {
         _options = options ?? BasisOptions.Default;
         _options.Validate();
-        _decayPerStep = Math.Log(2) / _options.HistoryHalfLife;
         Name = name;
     }
 
@@ -72,7 +72,8 @@ public sealed class BasisEstimator : IStatefulAdvantageEstimator
                 break;
         }
 
-        var (historyWeight, historyResidual) = HistoryEvidence(rollouts, batch.Step);
+        double decayPerStep = Math.Log(2) / CurrentHistoryHalfLife;
+        var (historyWeight, historyResidual) = HistoryEvidence(rollouts, batch.Step, decayPerStep);
         var estimates = new RolloutEstimate[n];
         var tally = new Tally();
         foreach (double beta in betaOf.Distinct())
@@ -92,7 +93,7 @@ public sealed class BasisEstimator : IStatefulAdvantageEstimator
 
         // The history stores residuals against the global model this configuration believes in for the step.
         double modelBeta = _options.Calibration == BetaCalibration.Fixed ? _options.InitialBeta : fullBeta;
-        Record(batch, passRates, rewards, modelBeta);
+        Record(batch, passRates, rewards, modelBeta, decayPerStep);
         var diagnostics = new BatchDiagnostics
         {
             Estimator = Name,
@@ -112,12 +113,13 @@ public sealed class BasisEstimator : IStatefulAdvantageEstimator
     {
         var ids = _evidence.Keys.ToArray();
         Array.Sort(ids, StringComparer.Ordinal);
-        return new BasisState(_previousBeta, ids.Select(id => _evidence[id].ToRecord(id)).ToArray());
+        return new BasisState(_previousBeta, ids.Select(id => _evidence[id].ToRecord(id)).ToArray(), _revisitGapSum, _revisits);
     }
 
     public void ImportState(EstimatorState state)
     {
-        if (state is not BasisState basis || basis.PreviousBeta is double b && !(b > 0 && double.IsFinite(b)))
+        if (state is not BasisState basis || basis.PreviousBeta is double b && !(b > 0 && double.IsFinite(b))
+            || basis.Revisits < 0 || basis.RevisitGapSum < basis.Revisits)
         {
             throw new ArgumentException($"BASIS cannot import this state ({state?.GetType().Name ?? "null"}).", nameof(state));
         }
@@ -137,7 +139,14 @@ public sealed class BasisEstimator : IStatefulAdvantageEstimator
         }
 
         _previousBeta = basis.PreviousBeta;
+        _revisitGapSum = basis.RevisitGapSum;
+        _revisits = basis.Revisits;
     }
+
+    /// <summary>The history half-life in steps for the next batch: the step floor, or the revisit floor times the mean
+    /// interval between a prompt's visits so far, whichever is longer.</summary>
+    public double CurrentHistoryHalfLife =>
+        _revisits == 0 ? _options.HistoryHalfLife : Math.Max(_options.HistoryHalfLife, _options.HistoryHalfLifeRevisits * _revisitGapSum / _revisits);
 
     private double[] OfflinePassRates(IReadOnlyList<ScoredRollout> rollouts)
     {
@@ -182,7 +191,7 @@ public sealed class BasisEstimator : IStatefulAdvantageEstimator
         return rates;
     }
 
-    private (double[] Weight, double[] Residual) HistoryEvidence(IReadOnlyList<ScoredRollout> rollouts, long step)
+    private (double[] Weight, double[] Residual) HistoryEvidence(IReadOnlyList<ScoredRollout> rollouts, long step, double decayPerStep)
     {
         int n = rollouts.Count;
         var weight = new double[n];
@@ -196,7 +205,7 @@ public sealed class BasisEstimator : IStatefulAdvantageEstimator
         {
             if (_evidence.TryGetValue(rollouts[i].PromptId, out Evidence e))
             {
-                double decay = Decay(step - e.Step);
+                double decay = Decay(step - e.Step, decayPerStep);
                 weight[i] = e.Weight * decay;
                 residual[i] = e.WeightedResidual * decay;
             }
@@ -206,7 +215,7 @@ public sealed class BasisEstimator : IStatefulAdvantageEstimator
     }
 
     // 2^(-age / half-life); the exponential kernel lets a prompt's whole history live in two running sums.
-    private double Decay(long age) => Math.Exp(-_decayPerStep * Math.Max(age, 0));
+    private static double Decay(long age, double decayPerStep) => Math.Exp(-decayPerStep * Math.Max(age, 0));
 
     private void BaselineForBeta(
         double beta,
@@ -321,7 +330,7 @@ public sealed class BasisEstimator : IStatefulAdvantageEstimator
         }
     }
 
-    private void Record(RolloutBatch batch, double[] passRates, double[] rewards, double modelBeta)
+    private void Record(RolloutBatch batch, double[] passRates, double[] rewards, double modelBeta, double decayPerStep)
     {
         _previousBeta = modelBeta;
         if (!_options.UseHistory)
@@ -338,7 +347,13 @@ public sealed class BasisEstimator : IStatefulAdvantageEstimator
             ref Evidence e = ref CollectionsMarshal.GetValueRefOrAddDefault(_evidence, id, out bool existed);
             if (existed)
             {
-                double decay = Decay(step - e.Step);
+                if (step > e.Step)
+                {
+                    _revisitGapSum += step - e.Step;
+                    _revisits++;
+                }
+
+                double decay = Decay(step - e.Step, decayPerStep);
                 e = new Evidence(step, e.Weight * decay + 1, e.WeightedResidual * decay + residual);
             }
             else
@@ -348,7 +363,7 @@ public sealed class BasisEstimator : IStatefulAdvantageEstimator
         }
 
         // Forget prompts whose evidence has decayed to nothing, so memory follows the recent prompts only.
-        long horizon = (long)Math.Ceiling(Math.Log(1 / NegligibleWeight) / _decayPerStep);
+        long horizon = (long)Math.Ceiling(Math.Log(1 / NegligibleWeight) / decayPerStep);
         if (step % 64 == 0 && _evidence.Count > 0)
         {
             var stale = _evidence.Where(pair => step - pair.Value.Step > horizon).Select(pair => pair.Key).ToList();

@@ -25,7 +25,8 @@ public sealed record BasisOptions
 {
     /// <summary>
     /// The project's BASIS: tilted pass rate on an empirical-Bayes-smoothed offline table, previous-step beta, each
-    /// prompt's own past rewards folded into its value (half-life 32 steps, offline model worth 8 rollouts), then
+    /// prompt's own past rewards folded into its value (half-life 32 steps or 4 revisits, whichever is longer; offline
+    /// model worth 8 rollouts), then
     /// BLUE across the batch, clipped to [0, 1]. Fixed in code; every scenario and `basis train` use it.
     /// </summary>
     public static BasisOptions Default { get; } = new();
@@ -58,8 +59,13 @@ public sealed record BasisOptions
     /// <summary>Fold each prompt's own past rewards (residuals against the offline model) into its value.</summary>
     public bool UseHistory { get; init; } = true;
 
-    /// <summary>A past reward of age a steps weighs 2^(-a / half-life).</summary>
+    /// <summary>A past reward of age a steps weighs 2^(-a / h), h = max(HistoryHalfLife, HistoryHalfLifeRevisits x the
+    /// mean revisit interval seen so far): a prompt that comes back every 60 steps keeps its history over a few
+    /// visits instead of forgetting it between any two.</summary>
     public double HistoryHalfLife { get; init; } = 32;
+
+    /// <summary>The history half-life's floor in revisits of a prompt (0 = steps only).</summary>
+    public double HistoryHalfLifeRevisits { get; init; } = 4;
 
     /// <summary>Weight of the offline model's value against the prompt's own history, in rollouts.</summary>
     public double PriorStrength { get; init; } = 8;
@@ -83,7 +89,7 @@ public sealed record BasisOptions
             throw new ArgumentException("BASIS Delta must lie in [0, 0.5).");
         }
 
-        if (!(HistoryHalfLife > 0) || !(PriorStrength > 0))
+        if (!(HistoryHalfLife > 0) || !(PriorStrength > 0) || !(HistoryHalfLifeRevisits >= 0) || !double.IsFinite(HistoryHalfLifeRevisits))
         {
             throw new ArgumentException("BASIS history needs a positive half-life and prior strength.");
         }
@@ -91,6 +97,6 @@ public sealed record BasisOptions
 
     public string Describe() =>
         $"form={Form}, calibration={Calibration}, initial_beta={InitialBeta:G4}, grid={OfflineValueModel.GridSize} log-spaced in [{OfflineValueModel.GridMin}, {OfflineValueModel.GridMax}], " +
-        $"smooth_offline={SmoothOffline}, delta={Delta:G3}, inactive={Inactive}, history={UseHistory} (half_life={HistoryHalfLife:G4} steps, prior_strength={PriorStrength:G4}), " +
+        $"smooth_offline={SmoothOffline}, delta={Delta:G3}, inactive={Inactive}, history={UseHistory} (half_life=max({HistoryHalfLife:G4} steps, {HistoryHalfLifeRevisits:G4} revisits), prior_strength={PriorStrength:G4}), " +
         $"refine={(Refine ? "BLUE" : "none")}, clip={Clip}, whiten={Whiten}";
 }

@@ -24,8 +24,9 @@ public sealed record PromptHistory(string PromptId, HistoryEntry[] Entries);
 /// </summary>
 public sealed record PromptEvidence(string PromptId, long Step, double Weight, double WeightedResidual);
 
-/// <summary>BASIS state: the beta calibrated on the last batch and each prompt's decayed evidence.</summary>
-public sealed record BasisState(double? PreviousBeta, PromptEvidence[] Evidence) : EstimatorState;
+/// <summary>BASIS state: the beta calibrated on the last batch, each prompt's decayed evidence, and the sum and count
+/// of the revisit intervals seen (they set the history half-life; absent in snapshots written before they existed).</summary>
+public sealed record BasisState(double? PreviousBeta, PromptEvidence[] Evidence, long RevisitGapSum = 0, long Revisits = 0) : EstimatorState;
 
 /// <summary>KAE state: each prompt's reward history.</summary>
 public sealed record KaeState(PromptHistory[] History) : EstimatorState;

@@ -186,6 +186,37 @@ public sealed class BasisTests
     }
 
     [Fact]
+    public void HistoryHalfLifeStretchesToFourRevisitIntervalsWhenPromptsComeBackRarely()
+    {
+        // 64 prompts, 8 per step: each comes back every 8 steps, so 4 revisits (32 steps) tie the step floor.
+        var often = new BasisEstimator();
+        var rarely = new BasisEstimator();
+        for (int step = 0; step < 200; step++)
+        {
+            often.Estimate(new RolloutBatch(step, Cycle(step, 64)));
+            rarely.Estimate(new RolloutBatch(step, Cycle(step, 512)));
+        }
+
+        Assert.Equal(32, often.CurrentHistoryHalfLife, 9);
+        // 512 prompts, 8 per step: a 64-step revisit interval, so the half-life is 4 x 64 steps.
+        Assert.Equal(256, rarely.CurrentHistoryHalfLife, 9);
+        Assert.Equal(32, new BasisEstimator(BasisOptions.Default with { HistoryHalfLifeRevisits = 0 }).CurrentHistoryHalfLife, 9);
+
+        static ScoredRollout[] Cycle(int step, int prompts) => Enumerable.Range(0, 8)
+            .Select(i => new ScoredRollout($"p{(step * 8 + i) % prompts}", 0, (step + i) % 3 == 0 ? 1 : 0, Offline: new OfflineCounts(3, 8)))
+            .ToArray();
+    }
+
+    [Fact]
+    public void SnapshotFromBeforeRevisitCountsImportsWithTheStepHalfLife()
+    {
+        var estimator = new BasisEstimator();
+        estimator.ImportState(EstimatorStateJson.Deserialize("{\"kind\":\"basis\",\"previous_beta\":0.5,\"evidence\":[]}"));
+        Assert.Equal(32, estimator.CurrentHistoryHalfLife, 9);
+        Assert.Throws<ArgumentException>(() => estimator.ImportState(new BasisState(0.5, [], RevisitGapSum: 3, Revisits: 4)));
+    }
+
+    [Fact]
     public void WhiteningGivesZeroMeanUnitStd()
     {
         var options = BasisOptions.Default with { Whiten = true };

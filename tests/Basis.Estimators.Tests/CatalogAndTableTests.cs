@@ -38,7 +38,7 @@ public sealed class CatalogAndTableTests
         Assert.Equal(OfflineValueForm.TiltedPassRate, d.Form);
         Assert.Equal(BetaCalibration.PreviousStep, d.Calibration);
         Assert.True(d.UseHistory && d.Refine && d.Clip && d.SmoothOffline && !d.Whiten);
-        Assert.Contains("half_life=32", d.Describe(), StringComparison.Ordinal);
+        Assert.Contains("half_life=max(32 steps, 4 revisits)", d.Describe(), StringComparison.Ordinal);
     }
 
     [Fact]

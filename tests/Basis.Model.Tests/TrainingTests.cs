@@ -72,6 +72,32 @@ public sealed class TrainingTests
     }
 
     [Fact]
+    public void SftStopsAfterTheStepWhoseCheckSaysSoAndMatchesAnUnstoppedRunUpToThere()
+    {
+        var tok = new CharTokenizer("0123456789+=");
+        var examples = Enumerable.Range(0, 8).Select(i => new SftExample($"{i}+1=", $"{i + 1}")).ToList();
+        var options = new SftOptions(Epochs: 20, BatchSize: 4, LearningRate: 1e-2f, WarmupSteps: 5);
+        var stopped = TransformerModel.Create(new TransformerConfig(tok.VocabSize, 32, 1, 2, 48, 16), seed: 2);
+        var full = stopped.Clone();
+        var checkedSteps = new List<int>();
+        var reports = new List<SftProgress>();
+        SftMetrics metrics = SftTrainer.Train(stopped, tok, examples, options, new SyncProgress(reports.Add), TestContext.Current.CancellationToken, step =>
+        {
+            checkedSteps.Add(step);
+            return step == 7;
+        });
+
+        Assert.Equal(7, metrics.Steps);
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7], checkedSteps);
+        // The schedule still spans every step: the stopped run reports the same rates as the full run's first seven.
+        var fullReports = new List<SftProgress>();
+        SftMetrics all = SftTrainer.Train(full, tok, examples, options, new SyncProgress(fullReports.Add), TestContext.Current.CancellationToken);
+        Assert.Equal(40, all.Steps);
+        Assert.Equal(fullReports.Take(7).Select(r => (r.LearningRate, r.Loss)), reports.Select(r => (r.LearningRate, r.Loss)));
+        Assert.All(reports, r => Assert.Equal(40, r.TotalSteps));
+    }
+
+    [Fact]
     public void ForwardRejectsOutOfRangeTokensAndTooLongBatches()
     {
         var model = TransformerModel.Create(TestModels.Tiny(), seed: 1);

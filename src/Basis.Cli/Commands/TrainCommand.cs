@@ -136,7 +136,7 @@ internal static class TrainCommand
         table.AddRow("estimator", summary.Estimator);
         table.AddRow("held-out accuracy", string.Create(CultureInfo.InvariantCulture, $"{summary.StartAccuracy:P1} -> {summary.FinalAccuracy:P1} ({(summary.FinalAccuracy - summary.StartAccuracy) * 100:+0.0;-0.0} points)"));
         table.AddRow("steps / rollouts", string.Create(CultureInfo.InvariantCulture, $"{summary.Steps} / {summary.Rollouts:N0}"));
-        table.AddRow("wall-clock", string.Create(CultureInfo.InvariantCulture, $"{summary.TotalSeconds:F0} s (SFT {summary.SftSeconds:F0} s, offline table {summary.OfflineTableSeconds:F0} s, RL {summary.RlSeconds:F0} s)"));
+        table.AddRow("wall-clock", string.Create(CultureInfo.InvariantCulture, $"{summary.TotalSeconds:F0} s (SFT {summary.SftSteps} steps {summary.SftSeconds:F0} s, offline table {summary.OfflineTableSeconds:F0} s, RL {summary.RlSeconds:F0} s)"));
         table.AddRow("run folder", Markup.Escape(Path.GetFullPath(runDir)));
         if (summary.Cancelled)
         {

@@ -27,13 +27,16 @@ public sealed record SftMetrics(int Steps, long AnswerTokens, float FirstLoss, f
 /// </summary>
 public static class SftTrainer
 {
+    /// <param name="stopAfterStep">Called after every optimizer step with the steps done; true ends training there (an
+    /// early stop on a quality target). The learning-rate schedule still spans all the steps.</param>
     public static SftMetrics Train(
         TransformerModel model,
         ITokenizer tokenizer,
         IReadOnlyList<SftExample> examples,
         SftOptions options,
         IProgress<SftProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        Func<int, bool>? stopAfterStep = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -123,6 +126,10 @@ public static class SftTrainer
 
                 lastLoss = loss;
                 progress?.Report(new SftProgress(step, totalSteps, epoch, loss, lr, norm));
+                if (stopAfterStep?.Invoke(step) == true)
+                {
+                    return new SftMetrics(step, answerTokens, firstLoss, lastLoss, (float)(epochLoss / epochTokens));
+                }
             }
 
             epochMean = (float)(epochLoss / epochTokens);

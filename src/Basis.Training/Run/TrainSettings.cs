@@ -71,6 +71,19 @@ public sealed class SftSettings
 
     [Range(1e-6, 1e6)]
     public double GradClip { get; set; } = 1.0;
+
+    /// <summary>Stop as soon as sampled pass@1 on the probe of training prompts reaches this (0 = run all the steps;
+    /// reference.conf sets 0.2).</summary>
+    [Range(0.0, 1.0)]
+    public double TargetAccuracy { get; set; }
+
+    /// <summary>SFT steps between probes.</summary>
+    [Range(1, 1_000_000)]
+    public int CheckEvery { get; set; } = 100;
+
+    /// <summary>Training prompts in the probe (never held-out ones).</summary>
+    [Range(1, 1_000_000)]
+    public int ProbeSize { get; set; } = 512;
 }
 
 /// <summary><c>basis.task</c></summary>

@@ -62,7 +62,8 @@ public sealed record RunSummary(
     double TotalSeconds,
     double SftSeconds,
     double OfflineTableSeconds,
-    bool Cancelled);
+    bool Cancelled,
+    int SftSteps = 0);
 
 /// <summary>
 /// The main job: SFT warm start of the built-in policy (cached in the run folder), the offline
@@ -126,7 +127,7 @@ public sealed class TrainingRun
 
         // 1. SFT warm start, cached by everything that determines it.
         var phase = Stopwatch.StartNew();
-        TransformerModel model = WarmStart(tasks, tokenizer, threads, cancellationToken);
+        (TransformerModel model, int sftSteps) = WarmStart(tasks, tokenizer, threads, cancellationToken);
         double sftSeconds = phase.Elapsed.TotalSeconds;
 
         var evaluator = new HeldOutEvaluator(tasks.Eval, verifiers, text, new SamplingOptions((float)_settings.Train.EvalTemperature, MaxNewTokens: _settings.Train.MaxNewTokens), seed ^ 0xE7A1);
@@ -379,7 +380,8 @@ public sealed class TrainingRun
             total.Elapsed.TotalSeconds,
             sftSeconds,
             offlineSeconds,
-            cancelled);
+            cancelled,
+            sftSteps);
         await File.WriteAllTextAsync(Path.Combine(_runDir, "summary.json"), JsonSerializer.Serialize(summary, RunJson.Options), CancellationToken.None).ConfigureAwait(false);
         RunPlots.Write(_runDir, metrics.Records, estimator.Name);
         return summary;
@@ -423,7 +425,7 @@ public sealed class TrainingRun
     /// <summary>The built-in policy's tokenizer: the characters of arithmetic prompts and answers.</summary>
     public static CharTokenizer CreateTokenizer() => new(Alphabet);
 
-    private TransformerModel WarmStart(ArithmeticTaskSet tasks, CharTokenizer tokenizer, int threads, CancellationToken cancellationToken)
+    private (TransformerModel Model, int SftSteps) WarmStart(ArithmeticTaskSet tasks, CharTokenizer tokenizer, int threads, CancellationToken cancellationToken)
     {
         var config = new TransformerConfig(tokenizer.VocabSize, _settings.Model.DModel, _settings.Model.Layers, _settings.Model.Heads, _settings.Model.FfDim, _settings.Model.Context, _settings.Model.TiedHead);
         config.Validate();
@@ -436,11 +438,13 @@ public sealed class TrainingRun
         {
             using FileStream stream = File.OpenRead(path);
             TransformerModel cached = ModelCheckpoint.Load(stream, path);
-            if (ReadCacheKey(path) == key)
+            IReadOnlyDictionary<string, string> metadata = ReadMetadata(path);
+            if (metadata.GetValueOrDefault("sft_cache_key") == key)
             {
                 cached.Threads = threads;
-                _observer.Phase("sft", $"reusing the cached warm start {path}");
-                return cached;
+                int steps = int.TryParse(metadata.GetValueOrDefault("sft_steps"), CultureInfo.InvariantCulture, out int n) ? n : _settings.Sft.Steps;
+                _observer.Phase("sft", $"reusing the cached warm start {path} ({steps} steps)");
+                return (cached, steps);
             }
         }
 
@@ -448,7 +452,7 @@ public sealed class TrainingRun
         model.Threads = threads;
         if (!_settings.Sft.Enabled)
         {
-            return model;
+            return (model, 0);
         }
 
         // Cycle the shuffled training pairs to fill exactly `steps` batches.
@@ -461,9 +465,14 @@ public sealed class TrainingRun
             examples.Add(pairs[order.PromptsOf(i)[0]]);
         }
 
-        _observer.Phase("sft", $"{_settings.Sft.Steps} steps of {_settings.Sft.BatchSize} pairs, {model.Layout.TotalLength:N0} parameters");
+        SftSettings sft = _settings.Sft;
+        string target = sft.TargetAccuracy > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"up to {sft.Steps} steps, stopping once pass@1 on {sft.ProbeSize} training prompts reaches {sft.TargetAccuracy:P0}")
+            : $"{sft.Steps} steps";
+        _observer.Phase("sft", $"{target}, batches of {sft.BatchSize} pairs, {model.Layout.TotalLength:N0} parameters");
         var progress = new SynchronousProgress<SftProgress>(_observer.Sft);
-        SftTrainer.Train(
+        HeldOutEvaluator? probe = sft.TargetAccuracy > 0 ? CreateSftProbe(tasks, tokenizer) : null;
+        SftMetrics done = SftTrainer.Train(
             model,
             tokenizer,
             examples,
@@ -477,9 +486,37 @@ public sealed class TrainingRun
                 MaxGradNorm: (float)_settings.Sft.GradClip,
                 Seed: _settings.Run.Seed),
             progress,
-            cancellationToken);
-        SaveCheckpoint(model, path, 0, new Dictionary<string, string> { ["sft_cache_key"] = key });
-        return model;
+            cancellationToken,
+            probe is null ? null : step => ReachedTarget(model, probe, step));
+        SaveCheckpoint(model, path, 0, new Dictionary<string, string>
+        {
+            ["sft_cache_key"] = key,
+            ["sft_steps"] = done.Steps.ToString(CultureInfo.InvariantCulture),
+        });
+        return (model, done.Steps);
+    }
+
+    // The probe: a fixed, seeded sample of training prompts, sampled at the held-out evaluation's settings.
+    private HeldOutEvaluator CreateSftProbe(ArithmeticTaskSet tasks, CharTokenizer tokenizer)
+    {
+        int size = Math.Min(_settings.Sft.ProbeSize, tasks.Train.Count);
+        var order = new Schedule.PromptSchedule(tasks.Train.Count, size, _settings.Run.Seed ^ 0x9B0B);
+        var prompts = order.PromptsOf(0).Select(i => tasks.Train[i]).ToArray();
+        var sampling = new SamplingOptions((float)_settings.Train.EvalTemperature, MaxNewTokens: _settings.Train.MaxNewTokens);
+        return new HeldOutEvaluator(prompts, VerifierRegistry.CreateDefault(), new PolicyText(tokenizer), sampling, _settings.Run.Seed ^ 0x9B0C);
+    }
+
+    private bool ReachedTarget(TransformerModel model, HeldOutEvaluator probe, int step)
+    {
+        if (step % _settings.Sft.CheckEvery != 0 || step >= _settings.Sft.Steps)
+        {
+            return false;
+        }
+
+        double accuracy = probe.Accuracy(model);
+        bool reached = accuracy >= _settings.Sft.TargetAccuracy;
+        _observer.Phase("sft", string.Create(CultureInfo.InvariantCulture, $"step {step}: pass@1 {accuracy:P1} on {probe.Count} training prompts{(reached ? ", target reached" : "")}"));
+        return reached;
     }
 
     private OfflineValueTable BuildOfflineTable(ArithmeticTaskSet tasks, TransformerModel model, PolicyText text, VerifierRegistry verifiers, CancellationToken cancellationToken)
@@ -572,10 +609,10 @@ public sealed class TrainingRun
         File.Move(temporary, path, overwrite: true);
     }
 
-    private static string? ReadCacheKey(string path)
+    private static IReadOnlyDictionary<string, string> ReadMetadata(string path)
     {
         using FileStream stream = File.OpenRead(path);
-        return Safetensors.Read(stream, path).Metadata.GetValueOrDefault("sft_cache_key");
+        return Safetensors.Read(stream, path).Metadata;
     }
 
     private static string CacheKey(string description) =>

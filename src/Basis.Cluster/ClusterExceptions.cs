@@ -8,3 +8,6 @@ public sealed class ClusterJoinRefusedException(string message) : Exception(mess
 
 /// <summary>Published weights are missing or do not match their checksum.</summary>
 public sealed class ClusterWeightsException(string message) : Exception(message);
+
+/// <summary>A work item was attempted as often as its limit allows without a result (a poison item): the run stops rather than retry it forever.</summary>
+public sealed class ClusterWorkFailedException(string message) : Exception(message);

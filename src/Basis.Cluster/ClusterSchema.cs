@@ -47,7 +47,11 @@ internal static class ClusterSchema
             done_attempt  integer NULL,
             enqueued_at   timestamptz NOT NULL
         );
+        -- Added after the first release: a database created before them gains the columns here.
+        ALTER TABLE cluster_work ADD COLUMN IF NOT EXISTS max_attempts integer NOT NULL DEFAULT 5;
+        ALTER TABLE cluster_work ADD COLUMN IF NOT EXISTS last_error text NULL;
         CREATE INDEX IF NOT EXISTS cluster_work_open ON cluster_work (item_id) WHERE status IN ('queued', 'leased');
+        CREATE INDEX IF NOT EXISTS cluster_work_failed ON cluster_work (session_id) WHERE status = 'failed';
         CREATE INDEX IF NOT EXISTS cluster_work_done ON cluster_work (session_id) WHERE status = 'done';
         CREATE INDEX IF NOT EXISTS cluster_work_owner ON cluster_work (owner) WHERE status = 'leased';
         CREATE TABLE IF NOT EXISTS cluster_result (

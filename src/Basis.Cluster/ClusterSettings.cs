@@ -37,6 +37,10 @@ public sealed class ClusterSettings : IValidatableObject
     [Range(1, 100_000)]
     public int ClaimBatch { get; set; } = 8;
 
+    /// <summary>Attempts a work item gets (claims, whether released with an error or lost with a lease) before it fails the run.</summary>
+    [Range(1, 1000)]
+    public int MaxAttempts { get; set; } = 5;
+
     public WeightTransportSettings Weights { get; set; } = new();
 
     public RolloutWorkerSettings Worker { get; set; } = new();

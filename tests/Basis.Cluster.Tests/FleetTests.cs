@@ -74,4 +74,39 @@ public sealed class FleetTests(PostgresFixture postgres) : IClassFixture<Postgre
         Assert.Equal(9, node.Items);
         Assert.Contains("node worker (rollout, 2 slots", log.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_prompt_no_worker_can_generate_fails_the_proxy_after_max_attempts_naming_the_item_and_the_error()
+    {
+        string connectionString = await postgres.CreateSchemaAsync();
+        var tokenizer = new CharTokenizer(Alphabet);
+        var config = new TransformerConfig(tokenizer.VocabSize, 16, 1, 2, 32, 24);
+        var board = new WeightBoard<PolicyWeights>();
+        board.Publish(0, PolicyWeights.Capture(TransformerModel.Create(config, seed: 11)));
+        ClusterSettings learnerSettings = ClusterTestbed.Settings(connectionString);
+        learnerSettings.NodeId = "learner";
+        learnerSettings.MaxAttempts = 2;
+        ClusterSettings workerSettings = ClusterTestbed.Settings(connectionString);
+        workerSettings.NodeId = "worker";
+        var log = new StringWriter();
+
+        await using var fleet = new ClusterFleet(learnerSettings, chunkSize: 1, TextWriter.Synchronized(log));
+        await fleet.StartAsync(new RolloutFleetContext("run-p", config, Alphabet, new SamplingOptions(1f, MaxNewTokens: 4), 0, board), CancellationToken.None);
+        using var stop = new CancellationTokenSource();
+        var node = new RolloutNode(workerSettings, TextWriter.Null);
+        Task running = node.RunAsync(stop.Token);
+
+        // 40 prompt tokens do not fit the 24-token context: every attempt throws on the worker.
+        var poison = new WorkChunk(0, [new WorkItem(0, 0, 0, new TaskPrompt("too-long", new string('1', 40) + "=", "1", "easy", "exact"), null, 7)]);
+        IRolloutWorker proxy = fleet.CreateWorker(0);
+        var failure = await Assert.ThrowsAsync<ClusterWorkFailedException>(() => proxy.GenerateAsync(poison, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("(step 0, slot 0) failed 2 attempts", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("worker worker", failure.Message, StringComparison.Ordinal);
+
+        // The run is stopping: later chunks fail at once instead of waiting on a cluster that will never finish them.
+        await Assert.ThrowsAsync<ClusterWorkFailedException>(() => proxy.GenerateAsync(Chunk(0, 1), CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+        await stop.CancelAsync();
+        await running.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Contains("failed 2 attempts", log.ToString(), StringComparison.Ordinal);
+    }
 }

@@ -153,4 +153,50 @@ public sealed class WorkQueueTests(PostgresFixture postgres) : IClassFixture<Pos
         Assert.Empty(await bed.Queue.CollectAsync(old, CancellationToken.None));
         Assert.Equal(3, await bed.CountAsync("SELECT count(*) FROM cluster_work WHERE status = 'cancelled'"));
     }
+
+    [Fact]
+    public async Task An_item_released_with_errors_max_attempts_times_fails_with_its_last_error_and_is_never_claimed_again()
+    {
+        await using ClusterTestbed bed = await ClusterTestbed.CreateAsync(postgres);
+        Guid session = await bed.SessionAsync();
+        long[] ids = await bed.Queue.EnqueueAsync(session, 4, 0, [(0, new WorkPayload("p0", "0+1=", 0, 0)), (1, new WorkPayload("p1", "1+1=", 0, 1))], CancellationToken.None, maxAttempts: 3);
+        Guid a = await bed.UpMemberAsync("a");
+        for (int attempt = 1; attempt <= 3; attempt++)
+        {
+            IReadOnlyList<LeasedItem> leased = await bed.Queue.ClaimAsync("a", a, 2, s_lease, CancellationToken.None);
+            LeasedItem poison = Assert.Single(leased, i => i.ItemId == ids[0]);
+            Assert.Equal(attempt, poison.Attempt);
+            await bed.Queue.ReleaseAsync("a", [poison], CancellationToken.None, $"boom {attempt}");
+            if (leased.FirstOrDefault(i => i.ItemId == ids[1]) is LeasedItem healthy)
+            {
+                await bed.Queue.CompleteAsync("a", [(healthy, ClusterTestbed.Result("ok"))], CancellationToken.None);
+            }
+        }
+
+        Assert.Empty(await bed.Queue.ClaimAsync("a", a, 2, s_lease, CancellationToken.None));
+        FailedItem failed = Assert.Single(await bed.Queue.FailedAsync(session, CancellationToken.None));
+        Assert.Equal((ids[0], 4L, 0, 3, "boom 3"), (failed.ItemId, failed.Step, failed.Slot, failed.Attempts, failed.LastError));
+        Assert.Equal(ids[1], Assert.Single(await bed.Queue.CollectAsync(session, CancellationToken.None)).ItemId);
+    }
+
+    [Fact]
+    public async Task An_item_whose_leases_keep_expiring_fails_after_max_attempts_without_an_error()
+    {
+        await using ClusterTestbed bed = await ClusterTestbed.CreateAsync(postgres);
+        Guid session = await bed.SessionAsync();
+        long[] ids = await bed.Queue.EnqueueAsync(session, 0, 0, [(0, new WorkPayload("p0", "0+1=", 0, 0))], CancellationToken.None, maxAttempts: 2);
+        Guid a = await bed.UpMemberAsync("a");
+        Assert.Single(await bed.Queue.ClaimAsync("a", a, 1, s_lease, CancellationToken.None));
+        bed.Time.Advance(s_lease + TimeSpan.FromMilliseconds(1));
+        Assert.Equal(2, Assert.Single(await bed.Queue.ClaimAsync("a", a, 1, s_lease, CancellationToken.None)).Attempt);
+        Assert.Empty(await bed.Queue.FailedAsync(session, CancellationToken.None));
+
+        // The second lease is still live: nothing fails yet. Once it expires, the next claim fails the item instead of leasing it.
+        Assert.Empty(await bed.Queue.ClaimAsync("a", a, 1, s_lease, CancellationToken.None));
+        Assert.Empty(await bed.Queue.FailedAsync(session, CancellationToken.None));
+        bed.Time.Advance(s_lease + TimeSpan.FromMilliseconds(1));
+        Assert.Empty(await bed.Queue.ClaimAsync("a", a, 1, s_lease, CancellationToken.None));
+        FailedItem failed = Assert.Single(await bed.Queue.FailedAsync(session, CancellationToken.None));
+        Assert.Equal((ids[0], 2, (string?)null), (failed.ItemId, failed.Attempts, failed.LastError));
+    }
 }

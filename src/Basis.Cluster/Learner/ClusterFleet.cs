@@ -74,6 +74,9 @@ public sealed class ClusterFleet : IRolloutFleet, IAsyncDisposable
 
     internal WorkQueue Queue => _queue ?? throw new InvalidOperationException("the fleet has not started.");
 
+    /// <summary>Attempts each enqueued item gets (basis.cluster.max-attempts).</summary>
+    internal int MaxAttempts => _settings.MaxAttempts;
+
     internal ResultCollector Collector => _collector ?? throw new InvalidOperationException("the fleet has not started.");
 
     public async Task StartAsync(RolloutFleetContext context, CancellationToken cancellationToken)

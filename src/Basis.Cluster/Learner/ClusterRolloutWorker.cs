@@ -27,7 +27,7 @@ internal sealed class ClusterRolloutWorker : IRolloutWorker
         await _fleet.EnsurePublishedAsync(version, weights, cancellationToken).ConfigureAwait(false);
 
         var items = chunk.Items.Select(w => (w.Slot, new WorkPayload(w.Prompt.Id, w.Prompt.Text, w.GroupIndex, w.Seed))).ToList();
-        long[] ids = await _fleet.Queue.EnqueueAsync(_fleet.SessionId, chunk.Step, version, items, cancellationToken).ConfigureAwait(false);
+        long[] ids = await _fleet.Queue.EnqueueAsync(_fleet.SessionId, chunk.Step, version, items, cancellationToken, _fleet.MaxAttempts).ConfigureAwait(false);
         var waits = new Task<CollectedResult>[ids.Length];
         for (int i = 0; i < ids.Length; i++)
         {
@@ -39,8 +39,9 @@ internal sealed class ClusterRolloutWorker : IRolloutWorker
         {
             results = await Task.WhenAll(waits).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or ClusterWorkFailedException)
         {
+            // The chunk is given up: nobody waits for its other items any more.
             _fleet.Collector.Forget(ids);
             await _fleet.CancelQuietlyAsync(ids).ConfigureAwait(false);
             throw;

@@ -17,6 +17,8 @@ internal sealed class ResultCollector : IAsyncDisposable
     private readonly object _gate = new();
     private readonly Dictionary<long, TaskCompletionSource<CollectedResult>> _waiting = new();
     private readonly Dictionary<long, CollectedResult> _early = new();
+    private readonly HashSet<long> _reported = new();
+    private ClusterWorkFailedException? _failure;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
@@ -38,6 +40,11 @@ internal sealed class ResultCollector : IAsyncDisposable
             if (_early.Remove(itemId, out CollectedResult? result))
             {
                 return Task.FromResult(result);
+            }
+
+            if (_failure is not null)
+            {
+                return Task.FromException<CollectedResult>(_failure);
             }
 
             var waiter = new TaskCompletionSource<CollectedResult>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -69,6 +76,7 @@ internal sealed class ResultCollector : IAsyncDisposable
             {
                 IReadOnlyList<CollectedResult> results = await _queue.CollectAsync(_sessionId, cancellationToken).ConfigureAwait(false);
                 Dispatch(results);
+                Fail(await _queue.FailedAsync(_sessionId, cancellationToken).ConfigureAwait(false));
                 if (results.Count == 0)
                 {
                     await Signal.WaitAsync(wake, _pollInterval, _time, cancellationToken).ConfigureAwait(false);
@@ -83,6 +91,39 @@ internal sealed class ResultCollector : IAsyncDisposable
                 _log.WriteLine($"[cluster] collecting results failed: {e.Message}");
                 await Signal.WaitAsync(wake, _pollInterval, _time, cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    // A failed item stops the run: every proxy waiting now or later gets the error naming the first such item.
+    private void Fail(IReadOnlyList<FailedItem> failed)
+    {
+        List<TaskCompletionSource<CollectedResult>> waiters;
+        ClusterWorkFailedException failure;
+        lock (_gate)
+        {
+            FailedItem? first = failed.FirstOrDefault(f => !_reported.Contains(f.ItemId));
+            if (first is null)
+            {
+                return;
+            }
+
+            foreach (FailedItem f in failed)
+            {
+                _reported.Add(f.ItemId);
+            }
+
+            _failure ??= new ClusterWorkFailedException(
+                $"work item {first.ItemId} (step {first.Step}, slot {first.Slot}) failed {first.Attempts} attempts without a result " +
+                $"(basis.cluster.max-attempts); last error: {first.LastError ?? "none reported: its leases expired (a worker died or hung on it)"}");
+            failure = _failure;
+            waiters = [.. _waiting.Values];
+            _waiting.Clear();
+        }
+
+        _log.WriteLine($"[cluster] {failure.Message}");
+        foreach (TaskCompletionSource<CollectedResult> waiter in waiters)
+        {
+            waiter.TrySetException(failure);
         }
     }
 

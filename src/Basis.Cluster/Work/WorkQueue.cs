@@ -10,12 +10,17 @@ public sealed record LeasedItem(long ItemId, Guid SessionId, long Step, int Slot
 /// <summary>A finished item as the learner collects it (the first attempt to finish wins).</summary>
 public sealed record CollectedResult(long ItemId, int Attempt, string Worker, ResultPayload Payload);
 
+/// <summary>An item that used up its attempts without a result, with the last error a worker reported (null if its leases only expired).</summary>
+public sealed record FailedItem(long ItemId, long Step, int Slot, int Attempts, string? LastError);
+
 /// <summary>
 /// The leased work queue. Learners enqueue a chunk's items; workers claim batches with
 /// <c>FOR UPDATE SKIP LOCKED</c> (so concurrent claimers never wait on or share a row), each claim
 /// bumping the item's attempt and setting its owner and lease expiry. An expired lease is claimable
 /// again. Results are keyed by (item, attempt): a late or repeated completion is stored at most once
-/// and only the first one to finish completes the item.
+/// and only the first one to finish completes the item. An item claimed max_attempts times without a
+/// result (released with an error, or its lease lost each time) is failed instead of claimed again,
+/// and the learner's collector stops the run naming it.
 /// </summary>
 public sealed class WorkQueue
 {
@@ -28,9 +33,10 @@ public sealed class WorkQueue
     }
 
     /// <summary>Enqueues one step's items (in slot order of <paramref name="items"/>) and wakes the workers. Returns their ids in the same order.</summary>
-    public async Task<long[]> EnqueueAsync(Guid sessionId, long step, long minVersion, IReadOnlyList<(int Slot, WorkPayload Payload)> items, CancellationToken cancellationToken)
+    public async Task<long[]> EnqueueAsync(Guid sessionId, long step, long minVersion, IReadOnlyList<(int Slot, WorkPayload Payload)> items, CancellationToken cancellationToken, int maxAttempts = 5)
     {
         ArgumentNullException.ThrowIfNull(items);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxAttempts);
         var slots = new int[items.Count];
         var payloads = new string[items.Count];
         for (int i = 0; i < items.Count; i++)
@@ -42,8 +48,8 @@ public sealed class WorkQueue
         await using NpgsqlBatch batch = _database.DataSource.CreateBatch();
         var insert = new NpgsqlBatchCommand(
             """
-            INSERT INTO cluster_work (session_id, step, slot, min_version, payload, enqueued_at)
-            SELECT @session, @step, t.slot, @min_version, t.payload, @now
+            INSERT INTO cluster_work (session_id, step, slot, min_version, payload, enqueued_at, max_attempts)
+            SELECT @session, @step, t.slot, @min_version, t.payload, @now, @max_attempts
             FROM unnest(@slots, @payloads) WITH ORDINALITY AS t(slot, payload, position)
             ORDER BY t.position
             RETURNING item_id, slot
@@ -51,6 +57,7 @@ public sealed class WorkQueue
         insert.Parameters.AddWithValue("session", sessionId);
         insert.Parameters.AddWithValue("step", step);
         insert.Parameters.AddWithValue("min_version", minVersion);
+        insert.Parameters.AddWithValue("max_attempts", maxAttempts);
         insert.Parameters.AddWithValue("now", _database.Now);
         insert.Parameters.Add(new NpgsqlParameter("slots", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = slots });
         insert.Parameters.Add(new NpgsqlParameter("payloads", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = payloads });
@@ -77,11 +84,13 @@ public sealed class WorkQueue
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         DateTime now = _database.Now;
+        await FailExhaustedAsync(now, cancellationToken).ConfigureAwait(false);
         await using NpgsqlCommand command = _database.Command(
             """
             WITH picked AS (
                 SELECT w.item_id FROM cluster_work w
                 WHERE (w.status = 'queued' OR (w.status = 'leased' AND w.lease_expires < @now))
+                  AND w.attempt < w.max_attempts
                   AND w.min_version <= COALESCE((SELECT max(v.version) FROM cluster_weights_version v WHERE v.session_id = w.session_id), -1)
                   AND EXISTS (SELECT 1 FROM cluster_member m WHERE m.node_id = @node AND m.incarnation = @incarnation AND m.status = 'up')
                 ORDER BY w.item_id
@@ -165,15 +174,19 @@ public sealed class WorkQueue
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Gives leased items back to the queue (a worker that could not generate them, or is stopping).</summary>
-    public async Task ReleaseAsync(string nodeId, IReadOnlyList<LeasedItem> items, CancellationToken cancellationToken)
+    /// <summary>Gives leased items back to the queue (a worker that could not generate them: <paramref name="error"/> says why and is kept for the failure report).</summary>
+    public async Task ReleaseAsync(string nodeId, IReadOnlyList<LeasedItem> items, CancellationToken cancellationToken, string? error = null)
     {
         ArgumentNullException.ThrowIfNull(items);
         await using NpgsqlBatch batch = _database.DataSource.CreateBatch();
         var release = new NpgsqlBatchCommand(
-            "UPDATE cluster_work SET status = 'queued', owner = NULL, lease_expires = NULL WHERE item_id = ANY(@ids) AND owner = @node AND status = 'leased'");
+            """
+            UPDATE cluster_work SET status = 'queued', owner = NULL, lease_expires = NULL, last_error = COALESCE(@error::text, last_error)
+            WHERE item_id = ANY(@ids) AND owner = @node AND status = 'leased'
+            """);
         release.Parameters.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = items.Select(i => i.ItemId).ToArray() });
         release.Parameters.AddWithValue("node", nodeId);
+        release.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Text) { Value = (object?)error ?? DBNull.Value });
         batch.BatchCommands.Add(release);
         batch.BatchCommands.Add(Notify(ClusterSchema.WorkChannel));
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -215,6 +228,38 @@ public sealed class WorkQueue
         }
 
         return collected;
+    }
+
+    /// <summary>The session's failed items (each reported every time until the session ends; the run stops at the first).</summary>
+    public async Task<IReadOnlyList<FailedItem>> FailedAsync(Guid sessionId, CancellationToken cancellationToken)
+    {
+        await using NpgsqlCommand command = _database.Command(
+            "SELECT item_id, step, slot, attempt, last_error FROM cluster_work WHERE session_id = @session AND status = 'failed' ORDER BY item_id");
+        command.Parameters.AddWithValue("session", sessionId);
+        var failed = new List<FailedItem>();
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            failed.Add(new FailedItem(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt32(2), reader.GetInt32(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+        }
+
+        return failed;
+    }
+
+    // Open items that used up their attempts (released with errors, or leases that kept expiring) fail, and the learners hear of it.
+    private async Task FailExhaustedAsync(DateTime now, CancellationToken cancellationToken)
+    {
+        await using NpgsqlCommand command = _database.Command(
+            """
+            WITH f AS (
+                UPDATE cluster_work SET status = 'failed', owner = NULL, lease_expires = NULL
+                WHERE status IN ('queued', 'leased') AND attempt >= max_attempts AND (status = 'queued' OR lease_expires < @now)
+                RETURNING 1)
+            SELECT pg_notify(@channel, '') FROM (SELECT count(*) AS n FROM f) c WHERE c.n > 0
+            """);
+        command.Parameters.AddWithValue("now", now);
+        command.Parameters.AddWithValue("channel", ClusterSchema.ResultChannel);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Cancels items nobody needs any more (a stopped proxy, or the previous learner session of a run).</summary>

@@ -126,7 +126,7 @@ public sealed class RolloutNode
             catch (Exception e) when (e is not ClusterJoinRefusedException)
             {
                 _log.WriteLine($"[worker] slot {slot}: {e.GetType().Name}: {e.Message}; giving its {leased.Count} items back");
-                await ReleaseQuietlyAsync(leased).ConfigureAwait(false);
+                await ReleaseQuietlyAsync(leased, $"{e.GetType().Name}: {e.Message} (worker {NodeId})").ConfigureAwait(false);
                 pending.Task = Task.CompletedTask;
                 if (!await BackOffAsync(time, cancellationToken).ConfigureAwait(false))
                 {
@@ -248,7 +248,7 @@ public sealed class RolloutNode
         }
     }
 
-    private async Task ReleaseQuietlyAsync(IReadOnlyList<LeasedItem> leased)
+    private async Task ReleaseQuietlyAsync(IReadOnlyList<LeasedItem> leased, string error)
     {
         if (leased.Count == 0)
         {
@@ -257,7 +257,7 @@ public sealed class RolloutNode
 
         try
         {
-            await _queue!.ReleaseAsync(NodeId, leased, CancellationToken.None).ConfigureAwait(false);
+            await _queue!.ReleaseAsync(NodeId, leased, CancellationToken.None, error).ConfigureAwait(false);
         }
         catch (Exception e) when (ClusterDatabase.IsUnavailable(e))
         {

@@ -199,4 +199,31 @@ public sealed class WorkQueueTests(PostgresFixture postgres) : IClassFixture<Pos
         FailedItem failed = Assert.Single(await bed.Queue.FailedAsync(session, CancellationToken.None));
         Assert.Equal((ids[0], 2, (string?)null), (failed.ItemId, failed.Attempts, failed.LastError));
     }
+
+    [Fact]
+    public async Task Pruning_deletes_collected_and_cancelled_items_with_their_results_and_a_late_result_for_one_is_dropped()
+    {
+        await using ClusterTestbed bed = await ClusterTestbed.CreateAsync(postgres);
+        Guid session = await bed.SessionAsync();
+        long[] ids = await bed.EnqueueAsync(session, step: 0, count: 4);
+        Guid a = await bed.UpMemberAsync("a");
+        Guid b = await bed.UpMemberAsync("b");
+        IReadOnlyList<LeasedItem> leased = await bed.Queue.ClaimAsync("a", a, 3, s_lease, CancellationToken.None);
+        bed.Time.Advance(s_lease + TimeSpan.FromMilliseconds(1));
+        LeasedItem retaken = Assert.Single(await bed.Queue.ClaimAsync("b", b, 1, s_lease, CancellationToken.None));
+        Assert.Equal(ids[0], retaken.ItemId);
+        await bed.Queue.CompleteAsync("b", [(retaken, ClusterTestbed.Result("b0"))], CancellationToken.None);
+        await bed.Queue.CompleteAsync("a", [(leased[1], ClusterTestbed.Result("a1"))], CancellationToken.None);
+        Assert.Equal(2, (await bed.Queue.CollectAsync(session, CancellationToken.None)).Count);
+        await bed.Queue.CancelAsync([ids[2]], CancellationToken.None);
+
+        Assert.Equal(3, await bed.Queue.PruneAsync(session, CancellationToken.None));
+        Assert.Equal(1, await bed.CountAsync("SELECT count(*) FROM cluster_work"));
+        Assert.Equal(0, await bed.CountAsync("SELECT count(*) FROM cluster_result"));
+
+        // a's late result for item 0 (collected and pruned) is dropped without an error; item 3 is untouched.
+        await bed.Queue.CompleteAsync("a", [(leased[0], ClusterTestbed.Result("late"))], CancellationToken.None);
+        Assert.Equal(0, await bed.CountAsync("SELECT count(*) FROM cluster_result"));
+        Assert.Equal(ids[3], Assert.Single(await bed.Queue.ClaimAsync("b", b, 4, s_lease, CancellationToken.None)).ItemId);
+    }
 }

@@ -21,6 +21,7 @@ internal sealed class ResultCollector : IAsyncDisposable
     private ClusterWorkFailedException? _failure;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private int _collectedSincePrune;
 
     public ResultCollector(ClusterDatabase database, Guid sessionId, TimeSpan pollInterval, TextWriter log)
     {
@@ -32,6 +33,9 @@ internal sealed class ResultCollector : IAsyncDisposable
         _listener = new NotificationListener(database, ClusterSchema.ResultChannel);
         _loop = Task.Run(() => LoopAsync(_stop.Token));
     }
+
+    /// <summary>Collected items between two prunes of the session's finished rows.</summary>
+    internal int PruneEvery { get; init; } = 1024;
 
     public Task<CollectedResult> Register(long itemId)
     {
@@ -77,6 +81,12 @@ internal sealed class ResultCollector : IAsyncDisposable
                 IReadOnlyList<CollectedResult> results = await _queue.CollectAsync(_sessionId, cancellationToken).ConfigureAwait(false);
                 Dispatch(results);
                 Fail(await _queue.FailedAsync(_sessionId, cancellationToken).ConfigureAwait(false));
+                _collectedSincePrune += results.Count;
+                if (_collectedSincePrune >= PruneEvery)
+                {
+                    _collectedSincePrune = 0;
+                    await _queue.PruneAsync(_sessionId, cancellationToken).ConfigureAwait(false);
+                }
                 if (results.Count == 0)
                 {
                     await Signal.WaitAsync(wake, _pollInterval, _time, cancellationToken).ConfigureAwait(false);

@@ -128,9 +128,23 @@ public sealed class WorkQueue
 
     /// <summary>
     /// Stores results and completes their items in one transaction, then wakes the learner. An item
-    /// already completed (by a faster attempt), or cancelled, keeps its first result.
+    /// already completed (by a faster attempt), or cancelled, keeps its first result; one the learner
+    /// has already collected and pruned takes no result at all.
     /// </summary>
     public async Task CompleteAsync(string nodeId, IReadOnlyList<(LeasedItem Item, ResultPayload Result)> results, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await CompleteOnceAsync(nodeId, results, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            // A late duplicate raced the learner's pruning of its item: the retry skips the item that is gone.
+            await CompleteOnceAsync(nodeId, results, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task CompleteOnceAsync(string nodeId, IReadOnlyList<(LeasedItem Item, ResultPayload Result)> results, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(results);
         if (results.Count == 0)
@@ -153,6 +167,7 @@ public sealed class WorkQueue
             """
             INSERT INTO cluster_result (item_id, attempt, worker, payload, created)
             SELECT t.item_id, t.attempt, @worker, t.payload, @now FROM unnest(@ids, @attempts, @payloads) AS t(item_id, attempt, payload)
+            WHERE EXISTS (SELECT 1 FROM cluster_work w WHERE w.item_id = t.item_id)
             ON CONFLICT (item_id, attempt) DO NOTHING
             """);
         insert.Parameters.AddWithValue("worker", nodeId);
@@ -228,6 +243,18 @@ public sealed class WorkQueue
         }
 
         return collected;
+    }
+
+    /// <summary>
+    /// Deletes the session's collected and cancelled items with their results (the learner holds what it
+    /// needs, the journal keeps it): without this a long run leaves one row per rollout behind. Returns the count.
+    /// </summary>
+    public async Task<int> PruneAsync(Guid sessionId, CancellationToken cancellationToken)
+    {
+        await using NpgsqlCommand command = _database.Command(
+            "DELETE FROM cluster_work WHERE session_id = @session AND status IN ('collected', 'cancelled')");
+        command.Parameters.AddWithValue("session", sessionId);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The session's failed items (each reported every time until the session ends; the run stops at the first).</summary>

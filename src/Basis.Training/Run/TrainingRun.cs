@@ -432,7 +432,9 @@ public sealed class TrainingRun
         // Thread count changes speed, not weights, so it stays out of the cache key.
         ModelSettings m = _settings.Model;
         var architecture = new { m.DModel, m.Layers, m.Heads, m.FfDim, m.Context, m.TiedHead, m.InitStd };
-        string key = CacheKey(JsonSerializer.Serialize(new { architecture, _settings.Sft, _settings.Task, _settings.Run.Seed, Alphabet }, RunJson.Options));
+        // The early-stop probe samples at the evaluation's settings, so they decide where SFT stops too.
+        var probe = new { _settings.Train.EvalTemperature, _settings.Train.MaxNewTokens };
+        string key = CacheKey(JsonSerializer.Serialize(new { architecture, _settings.Sft, probe, _settings.Task, _settings.Run.Seed, Alphabet }, RunJson.Options));
         string path = Path.Combine(_runDir, "sft.safetensors");
         if (File.Exists(path))
         {
@@ -471,7 +473,7 @@ public sealed class TrainingRun
             : $"{sft.Steps} steps";
         _observer.Phase("sft", $"{target}, batches of {sft.BatchSize} pairs, {model.Layout.TotalLength:N0} parameters");
         var progress = new SynchronousProgress<SftProgress>(_observer.Sft);
-        HeldOutEvaluator? probe = sft.TargetAccuracy > 0 ? CreateSftProbe(tasks, tokenizer) : null;
+        HeldOutEvaluator? prober = sft.TargetAccuracy > 0 ? CreateSftProbe(tasks, tokenizer) : null;
         SftMetrics done = SftTrainer.Train(
             model,
             tokenizer,
@@ -487,7 +489,7 @@ public sealed class TrainingRun
                 Seed: _settings.Run.Seed),
             progress,
             cancellationToken,
-            probe is null ? null : step => ReachedTarget(model, probe, step));
+            prober is null ? null : step => ReachedTarget(model, prober, step));
         SaveCheckpoint(model, path, 0, new Dictionary<string, string>
         {
             ["sft_cache_key"] = key,

@@ -17,7 +17,6 @@ internal sealed class ResultCollector : IAsyncDisposable
     private readonly object _gate = new();
     private readonly Dictionary<long, TaskCompletionSource<CollectedResult>> _waiting = new();
     private readonly Dictionary<long, CollectedResult> _early = new();
-    private readonly HashSet<long> _reported = new();
     private ClusterWorkFailedException? _failure;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
@@ -80,15 +79,22 @@ internal sealed class ResultCollector : IAsyncDisposable
             {
                 IReadOnlyList<CollectedResult> results = await _queue.CollectAsync(_sessionId, cancellationToken).ConfigureAwait(false);
                 Dispatch(results);
-                Fail(await _queue.FailedAsync(_sessionId, cancellationToken).ConfigureAwait(false));
                 _collectedSincePrune += results.Count;
                 if (_collectedSincePrune >= PruneEvery)
                 {
                     _collectedSincePrune = 0;
                     await _queue.PruneAsync(_sessionId, cancellationToken).ConfigureAwait(false);
                 }
+
                 if (results.Count == 0)
                 {
+                    // A failed item never finishes, so its step stalls: look for failures only when nothing came in,
+                    // keeping the query off the path of a busy collector, and only until the first one stops the run.
+                    if (_failure is null)
+                    {
+                        Fail(await _queue.FailedAsync(_sessionId, cancellationToken).ConfigureAwait(false));
+                    }
+
                     await Signal.WaitAsync(wake, _pollInterval, _time, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -107,25 +113,19 @@ internal sealed class ResultCollector : IAsyncDisposable
     // A failed item stops the run: every proxy waiting now or later gets the error naming the first such item.
     private void Fail(IReadOnlyList<FailedItem> failed)
     {
+        if (failed.Count == 0)
+        {
+            return;
+        }
+
+        FailedItem first = failed[0];
+        var failure = new ClusterWorkFailedException(
+            $"work item {first.ItemId} (step {first.Step}, slot {first.Slot}) failed {first.Attempts} attempts without a result " +
+            $"(basis.cluster.max-attempts); last error: {first.LastError ?? "none reported: its leases expired (a worker died or hung on it)"}");
         List<TaskCompletionSource<CollectedResult>> waiters;
-        ClusterWorkFailedException failure;
         lock (_gate)
         {
-            FailedItem? first = failed.FirstOrDefault(f => !_reported.Contains(f.ItemId));
-            if (first is null)
-            {
-                return;
-            }
-
-            foreach (FailedItem f in failed)
-            {
-                _reported.Add(f.ItemId);
-            }
-
-            _failure ??= new ClusterWorkFailedException(
-                $"work item {first.ItemId} (step {first.Step}, slot {first.Slot}) failed {first.Attempts} attempts without a result " +
-                $"(basis.cluster.max-attempts); last error: {first.LastError ?? "none reported: its leases expired (a worker died or hung on it)"}");
-            failure = _failure;
+            _failure = failure;
             waiters = [.. _waiting.Values];
             _waiting.Clear();
         }

@@ -84,8 +84,10 @@ public sealed class WorkQueue
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         DateTime now = _database.Now;
-        await FailExhaustedAsync(now, cancellationToken).ConfigureAwait(false);
-        await using NpgsqlCommand command = _database.Command(
+        // One round trip: fail what has used up its attempts, then claim from what is left.
+        await using NpgsqlBatch batch = _database.DataSource.CreateBatch();
+        batch.BatchCommands.Add(FailExhausted(now));
+        var claim = new NpgsqlBatchCommand(
             """
             WITH picked AS (
                 SELECT w.item_id FROM cluster_work w
@@ -100,14 +102,17 @@ public sealed class WorkQueue
             FROM picked WHERE w.item_id = picked.item_id
             RETURNING w.item_id, w.session_id, w.step, w.slot, w.min_version, w.attempt, w.payload
             """);
-        command.Parameters.AddWithValue("now", now);
-        command.Parameters.AddWithValue("node", nodeId);
-        command.Parameters.AddWithValue("incarnation", incarnation);
-        command.Parameters.AddWithValue("limit", limit);
-        command.Parameters.AddWithValue("expires", now + leaseDuration);
+        claim.Parameters.AddWithValue("now", now);
+        claim.Parameters.AddWithValue("node", nodeId);
+        claim.Parameters.AddWithValue("incarnation", incarnation);
+        claim.Parameters.AddWithValue("limit", limit);
+        claim.Parameters.AddWithValue("expires", now + leaseDuration);
+        batch.BatchCommands.Add(claim);
         var leased = new List<LeasedItem>();
-        await using (NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        await using (NpgsqlDataReader reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
+            // Past the failing statement's notify row to the claimed items.
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 leased.Add(new LeasedItem(
@@ -274,9 +279,9 @@ public sealed class WorkQueue
     }
 
     // Open items that used up their attempts (released with errors, or leases that kept expiring) fail, and the learners hear of it.
-    private async Task FailExhaustedAsync(DateTime now, CancellationToken cancellationToken)
+    private static NpgsqlBatchCommand FailExhausted(DateTime now)
     {
-        await using NpgsqlCommand command = _database.Command(
+        var command = new NpgsqlBatchCommand(
             """
             WITH f AS (
                 UPDATE cluster_work SET status = 'failed', owner = NULL, lease_expires = NULL
@@ -286,7 +291,7 @@ public sealed class WorkQueue
             """);
         command.Parameters.AddWithValue("now", now);
         command.Parameters.AddWithValue("channel", ClusterSchema.ResultChannel);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return command;
     }
 
     /// <summary>Cancels items nobody needs any more (a stopped proxy, or the previous learner session of a run).</summary>

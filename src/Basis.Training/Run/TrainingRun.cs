@@ -127,10 +127,10 @@ public sealed class TrainingRun
 
         // 1. SFT warm start, cached by everything that determines it.
         var phase = Stopwatch.StartNew();
-        (TransformerModel model, int sftSteps) = WarmStart(tasks, tokenizer, threads, cancellationToken);
+        (TransformerModel model, int sftSteps) = WarmStart(tasks, tokenizer, text, verifiers, threads, cancellationToken);
         double sftSeconds = phase.Elapsed.TotalSeconds;
 
-        var evaluator = new HeldOutEvaluator(tasks.Eval, verifiers, text, new SamplingOptions((float)_settings.Train.EvalTemperature, MaxNewTokens: _settings.Train.MaxNewTokens), seed ^ 0xE7A1);
+        var evaluator = new HeldOutEvaluator(tasks.Eval, verifiers, text, EvaluationSampling, seed ^ 0xE7A1);
         _observer.Phase("eval", $"held-out accuracy of the SFT policy on {evaluator.Count} prompts");
         double startAccuracy = evaluator.Accuracy(model);
 
@@ -425,7 +425,11 @@ public sealed class TrainingRun
     /// <summary>The built-in policy's tokenizer: the characters of arithmetic prompts and answers.</summary>
     public static CharTokenizer CreateTokenizer() => new(Alphabet);
 
-    private (TransformerModel Model, int SftSteps) WarmStart(ArithmeticTaskSet tasks, CharTokenizer tokenizer, int threads, CancellationToken cancellationToken)
+    // Held-out evaluations and the SFT probe sample alike.
+    private SamplingOptions EvaluationSampling => new((float)_settings.Train.EvalTemperature, MaxNewTokens: _settings.Train.MaxNewTokens);
+
+    private (TransformerModel Model, int SftSteps) WarmStart(
+        ArithmeticTaskSet tasks, CharTokenizer tokenizer, PolicyText text, VerifierRegistry verifiers, int threads, CancellationToken cancellationToken)
     {
         var config = new TransformerConfig(tokenizer.VocabSize, _settings.Model.DModel, _settings.Model.Layers, _settings.Model.Heads, _settings.Model.FfDim, _settings.Model.Context, _settings.Model.TiedHead);
         config.Validate();
@@ -473,7 +477,7 @@ public sealed class TrainingRun
             : $"{sft.Steps} steps";
         _observer.Phase("sft", $"{target}, batches of {sft.BatchSize} pairs, {model.Layout.TotalLength:N0} parameters");
         var progress = new SynchronousProgress<SftProgress>(_observer.Sft);
-        HeldOutEvaluator? prober = sft.TargetAccuracy > 0 ? CreateSftProbe(tasks, tokenizer) : null;
+        HeldOutEvaluator? prober = sft.TargetAccuracy > 0 ? CreateSftProbe(tasks, text, verifiers) : null;
         SftMetrics done = SftTrainer.Train(
             model,
             tokenizer,
@@ -499,13 +503,12 @@ public sealed class TrainingRun
     }
 
     // The probe: a fixed, seeded sample of training prompts, sampled at the held-out evaluation's settings.
-    private HeldOutEvaluator CreateSftProbe(ArithmeticTaskSet tasks, CharTokenizer tokenizer)
+    private HeldOutEvaluator CreateSftProbe(ArithmeticTaskSet tasks, PolicyText text, VerifierRegistry verifiers)
     {
         int size = Math.Min(_settings.Sft.ProbeSize, tasks.Train.Count);
         var order = new Schedule.PromptSchedule(tasks.Train.Count, size, _settings.Run.Seed ^ 0x9B0B);
         var prompts = order.PromptsOf(0).Select(i => tasks.Train[i]).ToArray();
-        var sampling = new SamplingOptions((float)_settings.Train.EvalTemperature, MaxNewTokens: _settings.Train.MaxNewTokens);
-        return new HeldOutEvaluator(prompts, VerifierRegistry.CreateDefault(), new PolicyText(tokenizer), sampling, _settings.Run.Seed ^ 0x9B0C);
+        return new HeldOutEvaluator(prompts, verifiers, text, EvaluationSampling, _settings.Run.Seed ^ 0x9B0C);
     }
 
     private bool ReachedTarget(TransformerModel model, HeldOutEvaluator probe, int step)

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Basis.Testing;
 
 namespace Basis.Cli.Tests;
 
@@ -94,7 +95,7 @@ internal sealed class EvalFakeCompletionsServer : LoopbackHttpServer
         int correct = 0;
         for (int j = 0; j < n; j++)
         {
-            double u = (StableHash($"{prompt}|{seed}|{j}") >> 11) * (1.0 / (1UL << 53));
+            double u = (StableHash.Of($"{prompt}|{seed}|{j}") >> 11) * (1.0 / (1UL << 53));
             bool right = u < p;
             correct += right ? 1 : 0;
             choices.Add(new JsonObject
@@ -111,19 +112,5 @@ internal sealed class EvalFakeCompletionsServer : LoopbackHttpServer
         }
 
         return new JsonObject { ["object"] = "text_completion", ["model"] = body.GetProperty("model").GetString(), ["choices"] = choices }.ToJsonString();
-    }
-
-    // FNV-1a then SplitMix64: stable across processes.
-    private static ulong StableHash(string text)
-    {
-        ulong hash = 14695981039346656037UL;
-        foreach (char c in text)
-        {
-            hash = (hash ^ c) * 1099511628211UL;
-        }
-
-        hash = (hash ^ (hash >> 30)) * 0xBF58_476D_1CE4_E5B9UL;
-        hash = (hash ^ (hash >> 27)) * 0x94D0_49BB_1331_11EBUL;
-        return hash ^ (hash >> 31);
     }
 }

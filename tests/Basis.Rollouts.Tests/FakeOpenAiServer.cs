@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Basis.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -150,7 +151,7 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
         var choices = new JsonArray();
         for (int i = 0; i < n; i++)
         {
-            ulong state = StableHash($"{prompt}|{seed}|{i}");
+            ulong state = StableHash.Of($"{prompt}|{seed}|{i}");
             int wanted = 1 + (int)(state % 6);
             int count = Math.Min(wanted, maxTokens);
             var tokens = new JsonArray();
@@ -158,7 +159,7 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
             string text = string.Empty;
             for (int t = 0; t < count; t++)
             {
-                state = StableHash($"{state}:{t}");
+                state = StableHash.Of($"{state}:{t}");
                 string token = $" w{state % 50}";
                 text += token;
                 tokens.Add(token);
@@ -290,19 +291,5 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
                 _waiters.RemoveAt(i);
             }
         }
-    }
-
-    // FNV-1a then SplitMix64: stable across processes, unlike string.GetHashCode.
-    private static ulong StableHash(string text)
-    {
-        ulong hash = 14695981039346656037UL;
-        foreach (char c in text)
-        {
-            hash = (hash ^ c) * 1099511628211UL;
-        }
-
-        hash = (hash ^ (hash >> 30)) * 0xBF58_476D_1CE4_E5B9UL;
-        hash = (hash ^ (hash >> 27)) * 0x94D0_49BB_1331_11EBUL;
-        return hash ^ (hash >> 31);
     }
 }

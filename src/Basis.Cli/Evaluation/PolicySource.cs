@@ -129,13 +129,7 @@ internal sealed class PolicySource : IDisposable
         }
         else
         {
-            ArithmeticTaskSet tasks = ArithmeticTaskGenerator.Generate(new ArithmeticTaskConfig
-            {
-                Seed = settings.Task.Seed,
-                TrainSize = settings.Task.TrainSize,
-                EvalSize = settings.Task.EvalSize,
-                Tiers = TrainingRun.SelectTiers(settings.Task.Tiers),
-            });
+            ArithmeticTaskSet tasks = TrainingRun.GenerateTasks(settings.Task);
             prompts = o.Prompts is int n ? tasks.Eval.Take(n).ToArray() : tasks.Eval;
             split = "the synthetic held-out split";
         }

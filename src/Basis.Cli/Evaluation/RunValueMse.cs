@@ -57,13 +57,7 @@ internal static class RunValueMse
         }
 
         TrainSettings settings = options.Settings;
-        ArithmeticTaskSet tasks = ArithmeticTaskGenerator.Generate(new ArithmeticTaskConfig
-        {
-            Seed = settings.Task.Seed,
-            TrainSize = settings.Task.TrainSize,
-            EvalSize = settings.Task.EvalSize,
-            Tiers = TrainingRun.SelectTiers(settings.Task.Tiers),
-        });
+        ArithmeticTaskSet tasks = TrainingRun.GenerateTasks(settings.Task);
         if (started.TaskSetHash is not null && started.TaskSetHash != tasks.TrainHash)
         {
             throw new ArgumentException($"{journalPath}: the run trained on task set {started.TaskSetHash}, but the configuration gives {tasks.TrainHash}; pass the --config the run was trained with.");

@@ -105,7 +105,7 @@ public sealed class TaskSettings
 public sealed class OfflineTableSettings
 {
     [Range(1, 4096)]
-    public int Samples { get; set; } = 8;
+    public int Samples { get; set; } = 16;
 
     [Range(0.0, 10.0)]
     public double Temperature { get; set; } = 1.0;

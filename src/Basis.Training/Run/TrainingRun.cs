@@ -113,13 +113,7 @@ public sealed class TrainingRun
         Directory.CreateDirectory(Path.Combine(_runDir, "checkpoints"));
         ulong seed = _settings.Run.Seed;
 
-        ArithmeticTaskSet tasks = ArithmeticTaskGenerator.Generate(new ArithmeticTaskConfig
-        {
-            Seed = _settings.Task.Seed,
-            TrainSize = _settings.Task.TrainSize,
-            EvalSize = _settings.Task.EvalSize,
-            Tiers = SelectTiers(_settings.Task.Tiers),
-        });
+        ArithmeticTaskSet tasks = GenerateTasks(_settings.Task);
         CharTokenizer tokenizer = CreateTokenizer();
         var text = new PolicyText(tokenizer);
         VerifierRegistry verifiers = VerifierRegistry.CreateDefault();
@@ -541,13 +535,28 @@ public sealed class TrainingRun
             new OfflineTableBuildOptions
             {
                 SamplesPerPrompt = _settings.OfflineTable.Samples,
-                BatchSize = 64,
-                Seed = _settings.Run.Seed ^ 0x0FF1,
+                BatchSize = OfflineTableBatchSize,
+                Seed = OfflineTableSeed(_settings.Run.Seed),
                 AllowPolicyMismatch = _settings.OfflineTable.AllowPolicyMismatch,
             },
             cancellationToken);
         return OfflineTables.ToValueTable(result.Table);
     }
+
+    /// <summary>Prompts sampled per batch while building the offline table.</summary>
+    public const int OfflineTableBatchSize = 64;
+
+    /// <summary>The offline table's sampling seed for a run seed (shared with <c>basis offline-table</c>, so both build the same table).</summary>
+    public static ulong OfflineTableSeed(ulong runSeed) => runSeed ^ 0x0FF1;
+
+    /// <summary>The synthetic training and held-out prompts that <c>basis.task</c> describes.</summary>
+    public static ArithmeticTaskSet GenerateTasks(TaskSettings task) => ArithmeticTaskGenerator.Generate(new ArithmeticTaskConfig
+    {
+        Seed = task.Seed,
+        TrainSize = task.TrainSize,
+        EvalSize = task.EvalSize,
+        Tiers = SelectTiers(task.Tiers),
+    });
 
     /// <summary>The generator's tiers with these names; no names means every default tier.</summary>
     public static IReadOnlyList<ArithmeticTier> SelectTiers(IReadOnlyList<string> names)

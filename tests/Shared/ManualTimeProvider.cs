@@ -80,16 +80,21 @@ internal sealed class ManualTimeProvider : TimeProvider
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = new ManualTimer(this, callback, state);
-        List<TaskCompletionSource> released;
         lock (_gate)
         {
             _timers.Add(timer);
+        }
+
+        // Armed before it counts as created: a test woken by WaitForTimersCreatedAsync must see its due time.
+        timer.Change(dueTime, period);
+        List<TaskCompletionSource> released;
+        lock (_gate)
+        {
             _created++;
             released = Release(_createdWaiters, w => w.Key <= _created);
         }
 
         released.ForEach(s => s.TrySetResult());
-        timer.Change(dueTime, period);
         return timer;
     }
 

@@ -25,13 +25,18 @@ internal static class CompareCommand
             Description = "Estimator the others are measured against: when (rollouts, RL seconds) each first reaches 95% of its final accuracy.",
             DefaultValueFactory = _ => "grpo:8",
         };
+        var resume = new Option<bool>("--resume")
+        {
+            Description = "Continue an interrupted comparison in --run-dir: finished runs are read back from their journals, a stopped run "
+                + "continues from its last snapshot, runs not yet begun start. The configuration must be the one the runs were started with.",
+        };
         var command = new Command(
             "compare",
             "Train with several advantage estimators from the same warm starts, offline tables and prompt schedules, at the same rollout budget, "
             + "over several seeds. Prints final held-out accuracy (mean and 95% interval over seeds), rollouts and RL wall-clock; plots accuracy "
             + "against rollouts and against wall-clock.")
         {
-            estimators, budget, seeds, config, runDir, json, reference,
+            estimators, budget, seeds, config, runDir, json, reference, resume,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -55,7 +60,8 @@ internal static class CompareCommand
                     parseResult.GetValue(seeds),
                     folder,
                     (estimator, seed) => new PrefixObserver(output, $"[{estimator} seed {seed}]"),
-                    cancellationToken);
+                    cancellationToken,
+                    parseResult.GetValue(resume));
                 EstimatorComparison.WritePlots(folder, results);
                 ComparedEstimator? baseline = results.FirstOrDefault(r => r.Estimator == parseResult.GetValue(reference));
                 string report = Report(results, baseline, parseResult.GetValue(budget), parseResult.GetValue(seeds));
@@ -69,7 +75,7 @@ internal static class CompareCommand
                 output.WriteLine($"plots: {Path.Combine(folder, "compare-by-rollouts.svg")}, {Path.Combine(folder, "compare-by-time.svg")}");
                 return 0;
             }
-            catch (Exception e) when (e is HoconException or HoconOptionsException or ArgumentException or FileNotFoundException)
+            catch (Exception e) when (e is HoconException or HoconOptionsException or ArgumentException or FileNotFoundException or InvalidOperationException)
             {
                 error.WriteLine($"basis compare: {e.Message}");
                 return 1;

@@ -57,7 +57,8 @@ public static class EstimatorComparison
         int seeds,
         string folder,
         Func<string, ulong, ITrainingObserver> observerFor,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool resume = false)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(estimators);
@@ -97,8 +98,14 @@ public static class EstimatorComparison
                     Estimator = Copy(settings.Estimator, e => e.Name = estimator),
                     Train = Copy(settings.Train, t => t.Steps = steps),
                 };
-                var training = new TrainingRun(run, runDir, observerFor(estimator, seed));
+                // Resuming continues each run from its journal: a finished run is read back, a stopped one continues, a missing one starts.
+                var training = new TrainingRun(run, runDir, observerFor(estimator, seed)) { Resume = resume };
                 RunSummary summary = await training.RunAsync(cancellationToken).ConfigureAwait(false);
+                if (!summary.Cancelled && summary.Steps != steps)
+                {
+                    throw new InvalidOperationException($"{runDir} holds a run of {summary.Steps} steps, but --budget-rollouts {budgetRollouts} asks for {steps}: resume with the budget it was started with.");
+                }
+
                 runs[estimator].Add((summary, training.Records));
                 warmStartFolder ??= runDir;
                 if (summary.Cancelled)

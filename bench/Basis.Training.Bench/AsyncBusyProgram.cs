@@ -14,12 +14,15 @@ using Basis.Training.Run;
 namespace Basis.Training.Bench;
 
 /// <summary>
-/// `async [runs] [steps] [batch] [threads] [reference|ci] [new-tokens]`: the training graph with the built-in
-/// transformer (random weights; the reference configuration's d=128 x 4 layers, or ci.conf's d=32 x 1
-/// layer), one generator, staleness k = 1 and
-/// 2. Prints the generator stage's busy fraction from StageMetrics and, separately, the fraction of
-/// the run it spent sampling: the stage's busy time includes waiting for the weights its step
-/// allows, so the bench loads those weights itself, in front of the generator, and times the wait.
+/// `async [runs] [steps] [batch] [threads] [reference|ci] [new-tokens] [staleness]`: the training graph with the
+/// built-in transformer (random weights; the reference configuration's d=128 x 4 layers, or ci.conf's d=32 x 1
+/// layer) and one generator. threads is "N" (N GEMM threads for the generator and N for the learner) or
+/// "G/L"; staleness is a comma-separated list of k (default 1,2; 0 is the synchronous graph).
+/// Prints the generator stage's busy fraction from StageMetrics and, separately, the fraction of the run
+/// it spent sampling: the stage's busy time includes waiting for the weights its step allows, so the bench
+/// loads those weights itself, in front of the generator, and times the wait. It also prints steps per
+/// second and the share of the machine's cores the process used, so a busier generator that comes from
+/// a slower one shows up as lower throughput.
 /// </summary>
 internal static class AsyncBusyProgram
 {
@@ -28,40 +31,44 @@ internal static class AsyncBusyProgram
         int runs = Arg(args, 1, 3);
         int steps = Arg(args, 2, 24);
         int batch = Arg(args, 3, 128);
-        int threads = Arg(args, 4, 1);
+        (int generatorThreads, int learnerThreads) = Threads(args.Length > 4 ? args[4] : "1");
         bool ci = args.Length > 5 && args[5] == "ci";
         // Longer completions shift the cost from learning to sampling, as with real LLM rollouts.
         int newTokens = Arg(args, 6, 8);
+        int[] stalenesses = args.Length > 7 ? [.. args[7].Split(',').Select(k => int.Parse(k, CultureInfo.InvariantCulture))] : [1, 2];
         ArithmeticTaskSet tasks = ArithmeticTaskGenerator.Generate(new ArithmeticTaskConfig { Seed = 1, TrainSize = 4096, EvalSize = 16 });
         CharTokenizer tokenizer = TrainingRun.CreateTokenizer();
         TransformerConfig config = ci
             ? new TransformerConfig(tokenizer.VocabSize, 32, 1, 2, 64, Math.Max(24, 16 + newTokens))
             : new TransformerConfig(tokenizer.VocabSize, 128, 4, 4, 344, Math.Max(32, 24 + newTokens));
-        Console.WriteLine($"built-in transformer d={config.ModelDim} x {config.Layers} layers, {steps} steps of {batch} rollouts ({newTokens} new tokens each), chunks of {batch / 2}, 1 generator, {threads} GEMM thread(s) each for the generator and the learner; {runs} runs per k, {Environment.ProcessorCount} cores");
-        foreach (int staleness in new[] { 1, 2 })
+        Console.WriteLine($"built-in transformer d={config.ModelDim} x {config.Layers} layers, {steps} steps of {batch} rollouts ({newTokens} new tokens each), chunks of {batch / 2}, 1 generator with {generatorThreads} GEMM thread(s), the learner with {learnerThreads}; {runs} runs per k, {Environment.ProcessorCount} cores");
+        foreach (int staleness in stalenesses)
         {
-            var stage = new List<double>();
-            var sampling = new List<double>();
-            var learnerBusy = new List<double>();
+            var results = new List<Result>();
             for (int run = 0; run < runs; run++)
             {
-                Result result = await RunOnceAsync(tasks, tokenizer, config, staleness, steps, batch, threads, newTokens);
-                stage.Add(result.StageBusy);
-                sampling.Add(result.Sampling);
-                learnerBusy.Add(result.LearnerBusy);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  k={staleness} run {run + 1}: generator stage busy {result.StageBusy:P1}, sampling {result.Sampling:P1}, waiting for weights {result.Waiting:P1}, learner busy {result.LearnerBusy:P1}; per step: sampling {result.Sampling * result.Seconds / steps:F3} s, learner {result.LearnerBusy * result.Seconds / steps:F3} s; {result.Seconds:F1} s"));
+                Result result = await RunOnceAsync(tasks, tokenizer, config, staleness, steps, batch, generatorThreads, learnerThreads, newTokens);
+                results.Add(result);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  k={staleness} run {run + 1}: generator stage busy {result.StageBusy:P1}, sampling {result.Sampling:P1}, waiting for weights {result.Waiting:P1}, learner busy {result.LearnerBusy:P1}; per step: sampling {result.Sampling * result.Seconds / steps:F3} s, learner {result.LearnerBusy * result.Seconds / steps:F3} s; {steps / result.Seconds:F2} steps/s, cores used {result.CoresUsed:P0}; {result.Seconds:F1} s"));
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"k={staleness}: median generator stage busy {Median(stage):P1}, sampling {Median(sampling):P1}, learner busy {Median(learnerBusy):P1}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"k={staleness} threads {generatorThreads}/{learnerThreads}: median generator stage busy {Median(results, r => r.StageBusy):P1}, sampling {Median(results, r => r.Sampling):P1}, learner busy {Median(results, r => r.LearnerBusy):P1}, {steps / Median(results, r => r.Seconds):F2} steps/s, cores used {Median(results, r => r.CoresUsed):P0}"));
         }
 
         return 0;
     }
 
-    private static async Task<Result> RunOnceAsync(ArithmeticTaskSet tasks, CharTokenizer tokenizer, TransformerConfig config, int staleness, int steps, int batch, int threads, int newTokens)
+    private static (int Generator, int Learner) Threads(string arg)
+    {
+        string[] parts = arg.Split('/');
+        int generator = int.Parse(parts[0], CultureInfo.InvariantCulture);
+        return (generator, parts.Length > 1 ? int.Parse(parts[1], CultureInfo.InvariantCulture) : generator);
+    }
+
+    private static async Task<Result> RunOnceAsync(ArithmeticTaskSet tasks, CharTokenizer tokenizer, TransformerConfig config, int staleness, int steps, int batch, int generatorThreads, int learnerThreads, int newTokens)
     {
         TransformerModel model = TransformerModel.Create(config, 7);
-        model.Threads = threads;
+        model.Threads = learnerThreads;
         var text = new PolicyText(tokenizer);
         var board = new WeightBoard<PolicyWeights>();
         var learner = new TransformerLearner(model, tokenizer.PadId, new LearnerOptions { TotalSteps = steps }, board);
@@ -72,32 +79,34 @@ internal static class AsyncBusyProgram
         var graph = new TrainingGraph(tasks.Train, null, EstimatorCatalog.Create("reinforce"), VerifierRegistry.CreateDefault(), _ =>
         {
             TransformerModel replica = model.Clone();
-            replica.Threads = threads;
+            replica.Threads = generatorThreads;
             var own = new WeightBoard<PolicyWeights>();
             var worker = new TimedWorker(board, own, staleness, new TransformerGenerator(replica, text, own, sampling, staleness));
             timed.Add(worker);
             return worker;
         }, learner, options, (_, _) => ValueTask.CompletedTask);
 
+        TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         long start = Stopwatch.GetTimestamp();
         await graph.RunAsync(CancellationToken.None);
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
         IReadOnlyList<StageMetricsSnapshot> metrics = graph.Metrics;
         double stageBusy = metrics.Single(m => m.Stage.StartsWith("generator-0", StringComparison.Ordinal)).BusyFraction;
         double learnerBusy = metrics.Single(m => m.Stage == "learner").BusyFraction;
-        return new Result(stageBusy, timed.Sum(t => t.Sampling.TotalSeconds) / seconds, timed.Sum(t => t.Waiting.TotalSeconds) / seconds, learnerBusy, seconds);
+        return new Result(stageBusy, timed.Sum(t => t.Sampling.TotalSeconds) / seconds, timed.Sum(t => t.Waiting.TotalSeconds) / seconds, learnerBusy, seconds, cpu / (seconds * Environment.ProcessorCount));
     }
 
     private static int Arg(string[] args, int index, int fallback) =>
         args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 
-    private static double Median(List<double> values)
+    private static double Median(List<Result> results, Func<Result, double> value)
     {
-        values.Sort();
-        return values[values.Count / 2];
+        double[] values = [.. results.Select(value).Order()];
+        return values[values.Length / 2];
     }
 
-    private sealed record Result(double StageBusy, double Sampling, double Waiting, double LearnerBusy, double Seconds);
+    private sealed record Result(double StageBusy, double Sampling, double Waiting, double LearnerBusy, double Seconds, double CoresUsed);
 
     /// <summary>
     /// Waits for the version a step allows on the learner's board (timed as waiting), hands it to the

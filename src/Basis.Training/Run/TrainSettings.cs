@@ -211,6 +211,14 @@ public sealed class GraphSettings
     [Range(0, 1000)]
     public int Staleness { get; set; }
 
+    /// <summary>GEMM threads of each generator's replica during RL; 0 = <c>basis.model.threads</c>.</summary>
+    [Range(0, 256)]
+    public int GeneratorThreads { get; set; }
+
+    /// <summary>GEMM threads of the learner (and the held-out evaluation) during RL; 0 = <c>basis.model.threads</c>.</summary>
+    [Range(0, 256)]
+    public int LearnerThreads { get; set; }
+
     public SupervisionSettings Supervision { get; set; } = new();
 }
 

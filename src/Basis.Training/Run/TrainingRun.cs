@@ -133,7 +133,10 @@ public sealed class TrainingRun
         OfflineValueTable table = BuildOfflineTable(tasks, model, text, verifiers, cancellationToken);
         double offlineSeconds = phase.Elapsed.TotalSeconds;
 
-        // 3. RL through the graph.
+        // 3. RL through the graph. In async mode the learner and the generators run at once and share the cores, so each role has its own thread budget.
+        int learnerThreads = _settings.Graph.LearnerThreads > 0 ? _settings.Graph.LearnerThreads : threads;
+        int generatorThreads = _settings.Graph.GeneratorThreads > 0 ? _settings.Graph.GeneratorThreads : threads;
+        model.Threads = learnerThreads;
         IAdvantageEstimator estimator = EstimatorCatalog.Create(_settings.Estimator.Name);
         int group = estimator.RolloutsPerPrompt;
         if (_settings.Train.BatchSize % group != 0)
@@ -168,7 +171,7 @@ public sealed class TrainingRun
         TransformerModel? reference = _settings.Train.KlCoefficient > 0 ? model.Clone() : null;
         if (reference is not null)
         {
-            reference.Threads = threads;
+            reference.Threads = learnerThreads;
         }
 
         snapshot?.RestoreWeights(model);
@@ -330,7 +333,7 @@ public sealed class TrainingRun
                 }
 
                 TransformerModel replica = model.Clone();
-                replica.Threads = threads;
+                replica.Threads = generatorThreads;
                 return ChaosInjection.Worker(new TransformerGenerator(replica, text, board, sampling, staleness), _settings.Chaos);
             },
             learner,

@@ -39,6 +39,27 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void TheAsyncProfileTrainsWithLowPriorityGeneratorsAndAShardedLearner()
+    {
+        string runDir = Path.Combine(_directory, "async");
+        string longer = Path.Combine(_directory, "longer.conf");
+        File.WriteAllText(longer, "basis.train.steps = 6");
+
+        (int exitCode, string output, string error) = Cli.Run("train", "--config", Cli.Profile("ci.conf"), "--config", Cli.Profile("async.conf"), "--config", longer, "--run-dir", runDir);
+
+        Assert.True(exitCode == 0, error + output);
+        Assert.Contains("[rl] step 6/6", output);
+        Assert.Contains("[summary] stage busy during RL: prompt-source", output);
+        using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, "summary.json")));
+        Assert.Equal(6 * 8, summary.RootElement.GetProperty("rollouts").GetInt64());
+        JsonElement[] stages = [.. summary.RootElement.GetProperty("stages").EnumerateArray()];
+        JsonElement learner = Assert.Single(stages, s => s.GetProperty("stage").GetString() == "learner");
+        Assert.InRange(learner.GetProperty("busy_fraction").GetDouble(), double.Epsilon, 1); // it did work
+        Assert.All(stages, s => Assert.InRange(s.GetProperty("busy_fraction").GetDouble(), 0, 1));
+        Assert.Contains(stages, s => s.GetProperty("stage").GetString()!.StartsWith("generator-0", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void ASecondRunReusesTheCachedWarmStart()
     {
         string runDir = Path.Combine(_directory, "run");

@@ -10,6 +10,7 @@ public sealed partial class ReferenceConfTests
     [InlineData("local.conf")]
     [InlineData("ci.conf")]
     [InlineData("cluster.conf")]
+    [InlineData("async.conf")]
     public void Each_profile_resolves_on_top_of_reference_and_sets_only_known_keys(string profile)
     {
         string path = Path.Combine(TestPaths.HoconDirectory, profile);

@@ -3,6 +3,8 @@ using Basis.Model;
 using Basis.Tasks;
 using Basis.Training.Graph;
 using Basis.Training.Policy;
+using FsCheck;
+using FsCheck.Fluent;
 using Xunit;
 
 namespace Basis.Training.Tests;
@@ -94,6 +96,73 @@ public class TransformerLearnerTests
         Assert.True(gap > 0, "the first step did not move the policy");
         Assert.True(Math.Abs(after) < Math.Abs(gap), $"the KL step moved the log-likelihood gap from {gap} to {after}");
         Assert.Throws<ArgumentException>(() => new TransformerLearner(model, padId: 0, options));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ShardedUpdatesMatchTheKernelParallelUpdateAndRepeatThemselves(bool withKl)
+    {
+        var config = new TransformerConfig(VocabSize: 12, ModelDim: 16, Layers: 2, Heads: 2, FfnDim: 24, MaxSeqLen: 16);
+        TransformerModel start = TransformerModel.Create(config, seed: 9);
+        var random = new Random(3);
+        var rollouts = new List<VerifiedRollout>();
+        var estimates = new List<RolloutEstimate>();
+        for (int slot = 0; slot < 11; slot++)
+        {
+            // Prompts and completions of different lengths, so the shards pad differently from the whole batch.
+            int[] prompt = [1, .. Enumerable.Range(0, 1 + random.Next(5)).Select(_ => 3 + random.Next(8))];
+            int[] completion = [.. Enumerable.Range(0, 1 + random.Next(6)).Select(_ => 3 + random.Next(8)), 2];
+            rollouts.Add(new(new Rollout(new WorkItem(0, slot, 0, new TaskPrompt($"p{slot}", "x", "y", "easy", "exact"), null, 0), "c", prompt, completion, TokenLogps(start, prompt, completion), 0), slot % 2, "r", false));
+            estimates.Add(new RolloutEstimate(0.5, random.NextDouble() - 0.5, double.NaN, BaselineSource.Direct));
+        }
+
+        var batch = new TrainingBatch(0, rollouts, estimates, new BatchDiagnostics { Estimator = "test" });
+        var loss = new Basis.Learning.PolicyLossOptions { KlCoefficient = withKl ? 0.1 : 0 };
+        (TransformerModel Model, LearnerStepMetrics Metrics) Train(int shards)
+        {
+            TransformerModel model = start.Clone();
+            TransformerModel reference = start.Clone();
+            reference.CopyWeightsFrom(TransformerModel.Create(config, seed: 10)); // a reference the policy differs from
+            var learner = new TransformerLearner(model, padId: 0, new LearnerOptions { LearningRate = 1e-2f, MinLearningRate = 1e-2f, WarmupSteps = 0, TotalSteps = 10, Shards = shards, Loss = loss }, reference: reference);
+            return (model, learner.Update(batch));
+        }
+
+        (TransformerModel kernel, LearnerStepMetrics kernelMetrics) = Train(0);
+        (TransformerModel sharded, LearnerStepMetrics shardedMetrics) = Train(3);
+        (TransformerModel again, _) = Train(3);
+
+        // The same gradient up to the order of float sums (the gradients left in the model are the clipped ones the step used).
+        float scale = kernel.Gradients.Max(Math.Abs);
+        Assert.True(scale > 0);
+        for (int i = 0; i < kernel.Gradients.Length; i++)
+        {
+            Assert.True(Math.Abs(kernel.Gradients[i] - sharded.Gradients[i]) <= 1e-4f * scale, $"gradient {i}: {kernel.Gradients[i]} kernel-parallel, {sharded.Gradients[i]} sharded");
+        }
+
+        Assert.Equal(kernelMetrics.Loss, shardedMetrics.Loss, 5);
+        Assert.Equal(kernelMetrics.MeanEntropy, shardedMetrics.MeanEntropy, 5);
+        Assert.Equal(kernelMetrics.Tokens, shardedMetrics.Tokens);
+        Assert.Equal(sharded.Weights, again.Weights); // deterministic for a given shard count
+    }
+
+    [Fact]
+    public void ShardBoundariesAreContiguousNonEmptyAndBalancedByTokens()
+    {
+        Prop.ForAll(
+            Arb.From(from n in Gen.Choose(1, 40) from lengths in Gen.ArrayOf(Gen.Choose(1, 30), n) select lengths),
+            Arb.From(Gen.Choose(1, 6)),
+            (lengths, shards) =>
+            {
+                TransformerModel model = TransformerModel.Create(new TransformerConfig(12, 8, 1, 1, 8, 8), seed: 1);
+                int[] bounds = new LearnerShards(model, shards).Boundaries(lengths);
+                int total = lengths.Sum();
+                bool contiguous = bounds[0] == 0 && bounds[^1] == lengths.Length && bounds.Zip(bounds.Skip(1)).All(p => p.First < p.Second);
+                bool balanced = bounds.Zip(bounds.Skip(1)).All(p => lengths[p.First..p.Second].Sum() <= ((double)total / shards) + lengths.Max());
+                // Every shard is used unless one sequence alone is worth a whole shard's share.
+                bool allUsed = lengths.Max() * shards >= total || bounds.Length - 1 == shards;
+                return contiguous && bounds.Length - 1 <= Math.Min(shards, lengths.Length) && balanced && allUsed;
+            }).QuickCheckThrowOnFailure();
     }
 
     private static float SequenceLogp(TransformerModel model, int[] prompt, int[] completion) => TokenLogps(model, prompt, completion).Sum();

@@ -126,9 +126,15 @@ internal static class TrainCommand
 
     private static void PrintSummary(RunSummary summary, string runDir, bool live, TextWriter output)
     {
+        string stages = string.Join(", ", (summary.Stages ?? []).Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.BusyFraction:P0}")));
         if (!live)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[summary] {summary.Estimator}: held-out accuracy {summary.StartAccuracy:P1} -> {summary.FinalAccuracy:P1} after {summary.Steps} steps, {summary.Rollouts} rollouts, {summary.TotalSeconds:F0} s (RL {summary.RlSeconds:F0} s); run folder {Path.GetFullPath(runDir)}{(summary.Cancelled ? " (interrupted)" : string.Empty)}"));
+            if (stages.Length > 0)
+            {
+                output.WriteLine($"[summary] stage busy during RL: {stages}");
+            }
+
             return;
         }
 
@@ -137,6 +143,11 @@ internal static class TrainCommand
         table.AddRow("held-out accuracy", string.Create(CultureInfo.InvariantCulture, $"{summary.StartAccuracy:P1} -> {summary.FinalAccuracy:P1} ({(summary.FinalAccuracy - summary.StartAccuracy) * 100:+0.0;-0.0} points)"));
         table.AddRow("steps / rollouts", string.Create(CultureInfo.InvariantCulture, $"{summary.Steps} / {summary.Rollouts:N0}"));
         table.AddRow("wall-clock", string.Create(CultureInfo.InvariantCulture, $"{summary.TotalSeconds:F0} s (SFT {summary.SftSteps} steps {summary.SftSeconds:F0} s, offline table {summary.OfflineTableSeconds:F0} s, RL {summary.RlSeconds:F0} s)"));
+        if (stages.Length > 0)
+        {
+            table.AddRow("stage busy during RL", Markup.Escape(stages));
+        }
+
         table.AddRow("run folder", Markup.Escape(Path.GetFullPath(runDir)));
         if (summary.Cancelled)
         {

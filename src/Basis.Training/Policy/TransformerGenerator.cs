@@ -1,5 +1,6 @@
 using Basis.Model;
 using Basis.Model.Sampling;
+using Basis.Streaming;
 using Basis.Training.Graph;
 
 namespace Basis.Training.Policy;
@@ -16,9 +17,11 @@ public sealed class TransformerGenerator : IRolloutWorker
     private readonly WeightBoard<PolicyWeights> _board;
     private readonly SamplingOptions _sampling;
     private readonly int _staleness;
+    private readonly PinnedDispatcher? _dispatcher;
     private long _version = -1;
 
-    public TransformerGenerator(TransformerModel replica, PolicyText text, WeightBoard<PolicyWeights> board, SamplingOptions sampling, int staleness)
+    /// <param name="dispatcher">Where sampling runs (a thread of its own, possibly at low priority); null = the caller's thread.</param>
+    public TransformerGenerator(TransformerModel replica, PolicyText text, WeightBoard<PolicyWeights> board, SamplingOptions sampling, int staleness, PinnedDispatcher? dispatcher = null)
     {
         ArgumentNullException.ThrowIfNull(replica);
         ArgumentNullException.ThrowIfNull(text);
@@ -31,6 +34,7 @@ public sealed class TransformerGenerator : IRolloutWorker
         _board = board;
         _sampling = sampling with { StopTokens = text.StopTokens };
         _staleness = staleness;
+        _dispatcher = dispatcher;
     }
 
     public long Version => _version;
@@ -47,7 +51,7 @@ public sealed class TransformerGenerator : IRolloutWorker
         }
 
         TrainingTelemetry.RecordStaleness(chunk.Step, _version);
-        return Generate(chunk);
+        return _dispatcher is null ? Generate(chunk) : await _dispatcher.RunAsync(() => Generate(chunk), cancellationToken).ConfigureAwait(false);
     }
 
     private IReadOnlyList<Rollout> Generate(WorkChunk chunk)

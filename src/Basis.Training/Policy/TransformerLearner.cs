@@ -27,6 +27,13 @@ public sealed record LearnerOptions
     /// </summary>
     public int Minibatches { get; init; } = 1;
 
+    /// <summary>
+    /// 0: the model's matrix products are split across its threads. N ≥ 1: each minibatch is cut into N shards of whole
+    /// sequences, scored and back-propagated by one-thread replicas on N threads, gradients summed in shard order
+    /// (<see cref="LearnerShards"/>).
+    /// </summary>
+    public int Shards { get; init; }
+
     public PolicyLossOptions Loss { get; init; } = new();
 }
 
@@ -58,6 +65,7 @@ public sealed class TransformerLearner : IPolicyLearner
     private readonly int _padId;
     private readonly WeightBoard<PolicyWeights>? _board;
     private readonly TransformerModel? _reference;
+    private readonly LearnerShards? _shards;
 
     /// <param name="board">Where each new version is published for the generators; null when nothing samples.</param>
     /// <param name="reference">The frozen policy of the k3 KL term (the warm start); required when the loss has a KL coefficient.</param>
@@ -70,8 +78,10 @@ public sealed class TransformerLearner : IPolicyLearner
             throw new ArgumentException("a KL coefficient needs the reference policy.", nameof(reference));
         }
 
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Shards);
         _reference = options.Loss.KlCoefficient > 0 ? reference : null;
         _model = model;
+        _shards = options.Shards > 0 ? new LearnerShards(model, options.Shards) : null;
         _padId = padId;
         _options = options;
         _loss = new PolicyLossFunction(options.Loss);
@@ -170,8 +180,23 @@ public sealed class TransformerLearner : IPolicyLearner
             advantages[k] = batch.Estimates[rows[k]].Advantage;
         }
 
-        TokenBatch tokens = TokenBatch.FromSequences(sequences, scoreFrom, _padId);
-        ForwardPass pass = _model.Forward(tokens);
+        // One token batch (kernel-parallel) or one per shard; row k of the minibatch is row rowIn[k] of batch shardOf[k].
+        int[] bounds = _shards?.Boundaries(sequences.Select(q => q.Count).ToArray()) ?? [0, rows.Count];
+        var batches = new TokenBatch[bounds.Length - 1];
+        var shardOf = new int[rows.Count];
+        var rowIn = new int[rows.Count];
+        for (int b = 0; b < batches.Length; b++)
+        {
+            batches[b] = TokenBatch.FromSequences(sequences[bounds[b]..bounds[b + 1]], scoreFrom[bounds[b]..bounds[b + 1]], _padId);
+            for (int k = bounds[b]; k < bounds[b + 1]; k++)
+            {
+                shardOf[k] = b;
+                rowIn[k] = k - bounds[b];
+            }
+        }
+
+        ForwardPass[] passes = _shards is null ? [_model.Forward(batches[0])] : _shards.Forward(_model, batches);
+        float[][]? referenceLogp = _reference is null ? null : [.. batches.Select(b => _reference.Forward(b).TokenLogp)];
 
         // Gather the scored positions row by row: they are exactly the completion tokens, in order.
         int total = offsets[^1];
@@ -179,13 +204,13 @@ public sealed class TransformerLearner : IPolicyLearner
         var behaviour = new float[total];
         var positions = new int[total];
         float[]? reference = _reference is null ? null : new float[total];
-        float[]? referenceLogp = _reference?.Forward(tokens).TokenLogp;
         double entropy = 0;
         double maxGap = 0;
         for (int k = 0; k < rows.Count; k++)
         {
             Rollout rollout = batch.Rollouts[rows[k]].Rollout;
-            int row = k * tokens.SeqLen;
+            ForwardPass pass = passes[shardOf[k]];
+            int row = rowIn[k] * batches[shardOf[k]].SeqLen;
             for (int j = 0; j < rollout.CompletionTokens.Length; j++)
             {
                 int position = row + scoreFrom[k] - 1 + j;
@@ -195,7 +220,7 @@ public sealed class TransformerLearner : IPolicyLearner
                 behaviour[flat] = rollout.BehaviourLogProbs[j];
                 if (reference is not null)
                 {
-                    reference[flat] = referenceLogp![position];
+                    reference[flat] = referenceLogp![shardOf[k]][position];
                 }
 
                 entropy += pass.Entropy[position];
@@ -214,14 +239,25 @@ public sealed class TransformerLearner : IPolicyLearner
             : new PolicyGradientBatch(offsets, advantages, (float[])logp.Clone(), behaviour, reference);
         PolicyLossResult result = _loss.Compute(gradientBatch, logp);
 
-        var dLogp = new float[tokens.TokenCount];
-        for (int t = 0; t < total; t++)
+        float[][] dLogp = [.. batches.Select(b => new float[b.TokenCount])];
+        for (int k = 0; k < rows.Count; k++)
         {
-            dLogp[positions[t]] = result.LogProbGradient[t];
+            for (int t = offsets[k]; t < offsets[k + 1]; t++)
+            {
+                dLogp[shardOf[k]][positions[t]] = result.LogProbGradient[t];
+            }
         }
 
-        _model.ZeroGradients();
-        _model.Backward(pass, dLogp);
+        if (_shards is null)
+        {
+            _model.ZeroGradients();
+            _model.Backward(passes[0], dLogp[0]);
+        }
+        else
+        {
+            _shards.Backward(_model, passes, dLogp);
+        }
+
         float norm = GradientClipping.ClipGlobalNorm(_model.Gradients, _options.MaxGradNorm);
         _optimizer.Step(_model, learningRate);
         return new MinibatchResult(result, norm, entropy, maxGap, total);

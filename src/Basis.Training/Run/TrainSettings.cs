@@ -219,6 +219,14 @@ public sealed class GraphSettings
     [Range(0, 256)]
     public int LearnerThreads { get; set; }
 
+    /// <summary>normal, or low: each generator samples on a thread of its own at the lowest OS priority (<see cref="Basis.Streaming.PinnedDispatcher"/>).</summary>
+    [RegularExpression("normal|low", ErrorMessage = "must be normal or low")]
+    public string GeneratorPriority { get; set; } = "normal";
+
+    /// <summary>0 = the learner's matrix products split across its threads; N = each batch cut into N shards of whole sequences, one thread each.</summary>
+    [Range(0, 256)]
+    public int LearnerShards { get; set; }
+
     public SupervisionSettings Supervision { get; set; } = new();
 }
 

@@ -63,7 +63,11 @@ public sealed record RunSummary(
     double SftSeconds,
     double OfflineTableSeconds,
     bool Cancelled,
-    int SftSteps = 0);
+    int SftSteps = 0,
+    IReadOnlyList<StageBusy>? Stages = null);
+
+/// <summary>How much of the RL phase one stage of the graph spent working (not waiting for input or demand).</summary>
+public sealed record StageBusy(string Stage, double BusyFraction, long Elements);
 
 /// <summary>
 /// The main job: SFT warm start of the built-in policy (cached in the run folder), the offline
@@ -178,7 +182,7 @@ public sealed class TrainingRun
         int snapshotEvery = _settings.Journal.SnapshotEvery;
         var recorder = new EstimatorStateRecorder(estimator, step => snapshotEvery > 0 && ((step + 1) % snapshotEvery == 0 || step + 1 == _settings.Train.Steps));
         var board = new WeightBoard<PolicyWeights>();
-        var learner = new TransformerLearner(model, tokenizer.PadId, LearnerOptionsFrom(_settings.Train), board, snapshot?.LearnerVersion ?? 0, reference: reference);
+        var learner = new TransformerLearner(model, tokenizer.PadId, LearnerOptionsFrom(_settings.Train) with { Shards = _settings.Graph.LearnerShards }, board, snapshot?.LearnerVersion ?? 0, reference: reference);
         snapshot?.RestoreState(learner.Optimizer, estimator);
         var sampling = new SamplingOptions((float)_settings.Train.Temperature, _settings.Train.TopK, (float)_settings.Train.TopP, _settings.Train.MaxNewTokens);
         int staleness = _settings.Graph.Staleness;
@@ -320,6 +324,8 @@ public sealed class TrainingRun
             await Fleet.StartAsync(new RolloutFleetContext(Path.GetFullPath(_runDir), model.Config, Alphabet, sampling, staleness, board), cancellationToken).ConfigureAwait(false);
         }
 
+        // Generator threads of their own (basis.graph.generator-priority = low); a restarted generator gets a new one.
+        var dispatchers = new List<PinnedDispatcher>();
         _graph = remaining == 0 ? null : new TrainingGraph(
             tasks.Train,
             table,
@@ -334,7 +340,17 @@ public sealed class TrainingRun
 
                 TransformerModel replica = model.Clone();
                 replica.Threads = generatorThreads;
-                return ChaosInjection.Worker(new TransformerGenerator(replica, text, board, sampling, staleness), _settings.Chaos);
+                PinnedDispatcher? dispatcher = null;
+                if (_settings.Graph.GeneratorPriority == "low")
+                {
+                    dispatcher = new PinnedDispatcher($"generator-{i}", DispatcherPriority.Low);
+                    lock (dispatchers)
+                    {
+                        dispatchers.Add(dispatcher);
+                    }
+                }
+
+                return ChaosInjection.Worker(new TransformerGenerator(replica, text, board, sampling, staleness, dispatcher), _settings.Chaos);
             },
             learner,
             graphOptions,
@@ -358,6 +374,13 @@ public sealed class TrainingRun
             board.Fault(error);
             throw;
         }
+        finally
+        {
+            lock (dispatchers)
+            {
+                dispatchers.ForEach(d => d.Dispose());
+            }
+        }
 
         int restarts = GraphMetrics.Sum(m => m.Restarts);
         if (restarts > 0)
@@ -378,7 +401,8 @@ public sealed class TrainingRun
             sftSeconds,
             offlineSeconds,
             cancelled,
-            sftSteps);
+            sftSteps,
+            [.. GraphMetrics.Select(m => new StageBusy(m.Stage, m.BusyFraction, m.ElementsIn))]);
         await File.WriteAllTextAsync(Path.Combine(_runDir, "summary.json"), JsonSerializer.Serialize(summary, RunJson.Options), CancellationToken.None).ConfigureAwait(false);
         RunPlots.Write(_runDir, metrics.Records, estimator.Name);
         return summary;

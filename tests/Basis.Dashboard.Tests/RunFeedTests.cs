@@ -16,8 +16,9 @@ public sealed class RunFeedTests
         var seen = new List<ChartPoint>(subscription.Snapshot.Points);
 
         // The journal's live queries are woken by the commit itself; the CSV files wait for the next poll.
+        // Each step commits twice (the batch, then the policy update), and the feed follows each commit on its own: wait for both.
         await run.AppendStepsAsync(2);
-        await ReadUntilAsync(subscription, seen, () => Count(seen, DashboardSeries.Reward) == 7);
+        await ReadUntilAsync(subscription, seen, () => Count(seen, DashboardSeries.Reward) == 7 && Count(seen, DashboardSeries.Loss) == 7);
         Assert.Equal(5, Count(seen, DashboardSeries.TokensPerSecond));
 
         SpinWait.SpinUntil(() => clock.ActiveTimers == 2, TestServers.SafetyNet);
@@ -72,7 +73,10 @@ public sealed class RunFeedTests
 
         await run.AppendStepsAsync(3);
 
-        // Each step commits twice (batch, then policy update): six messages for a capacity of two.
+        // Each step commits twice (batch, then policy update): six messages for a capacity of two. Wait until the feed
+        // has offered them all (points are stored and broadcast under one lock) before reading any, so the reader
+        // cannot make room for a third.
+        Assert.True(SpinWait.SpinUntil(() => Count([.. feed.Snapshot().Points], DashboardSeries.Reward) == 4 && Count([.. feed.Snapshot().Points], DashboardSeries.Loss) == 4, TestServers.SafetyNet));
         int drained = 0;
         using var timeout = new CancellationTokenSource(TestServers.SafetyNet);
         while (await slow.Messages.WaitToReadAsync(timeout.Token))

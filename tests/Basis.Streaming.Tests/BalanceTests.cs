@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Basis.Streaming.Stages;
 
 namespace Basis.Streaming.Tests;
 
@@ -73,6 +75,41 @@ public sealed class BalanceTests
             .Within();
 
         Assert.Equal(Enumerable.Range(0, 10_000).Select(x => x * 2), output.Order());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Balance_ReadersSharingAWaitAreWokenApartSoABusyOneCannotHoldTheOthersBack(bool preferredReader)
+    {
+        // Balance's workers in shared-queue mode read one reader (MergePreferred's, or an earlier Balance's merged
+        // outputs) that shares one wait among them. Reader A, once woken, holds its thread until reader B has woken
+        // too, as a generator sampling synchronously holds its thread: that only ends well if B is not woken inline
+        // behind A by the thread that completed the wait.
+        var main = Channel.CreateBounded<int>(4);
+        ChannelReader<int> shared = preferredReader
+            ? new PreferredReader<int>(Channel.CreateUnbounded<int>().Reader, main.Reader)
+            : new MergedReader<int>([main.Reader, Channel.CreateUnbounded<int>().Reader]);
+        using var bWoke = new ManualResetEventSlim();
+
+        async Task<bool> ReaderA()
+        {
+            await shared.WaitToReadAsync(Guard.Token);
+            return bWoke.Wait(Guard.Timeout, Guard.Token);
+        }
+
+        async Task ReaderB()
+        {
+            await shared.WaitToReadAsync(Guard.Token);
+            bWoke.Set();
+        }
+
+        Task<bool> a = ReaderA(); // both wait: the channel is empty
+        Task b = ReaderB();
+        main.Writer.TryWrite(1);
+
+        Assert.True(await a.Within(), "reader B was woken only after reader A let go of the thread");
+        await b.Within();
     }
 
     [Fact]

@@ -91,6 +91,10 @@ internal sealed class MergedReader<T> : ChannelReader<T>
             // A woken wait is only a hint: its task completes after the channel signalled, possibly after the element
             // was already read. The next pass asks the inputs again, so true always means an element is there.
             Task<bool> first = await Task.WhenAny(pending).ConfigureAwait(false);
+
+            // As in PreferredReader: readers of a Balance share these waits, and one resumed inline on the completing
+            // thread would run its stage before the others woke.
+            await Task.Yield();
             cancellationToken.ThrowIfCancellationRequested();
             await first.ConfigureAwait(false);
         }

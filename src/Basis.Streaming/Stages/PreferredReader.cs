@@ -66,6 +66,11 @@ internal sealed class PreferredReader<T> : ChannelReader<T>
 
             // A woken wait is only a hint (another reader may have taken the element): the next pass asks again.
             await Task.WhenAny(preferred, main).ConfigureAwait(false);
+
+            // Every reader sharing the wait is resumed, one after another, by the thread that completed it. A reader
+            // resumed inline would run its stage there (a generator's whole sampling, then its next element) before
+            // the next reader even woke, so one worker of a Balance would take every element. Hop off that thread.
+            await Task.Yield();
             cancellationToken.ThrowIfCancellationRequested();
         }
     }

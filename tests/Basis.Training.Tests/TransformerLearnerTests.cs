@@ -154,8 +154,7 @@ public class TransformerLearnerTests
             Arb.From(Gen.Choose(1, 6)),
             (lengths, shards) =>
             {
-                TransformerModel model = TransformerModel.Create(new TransformerConfig(12, 8, 1, 1, 8, 8), seed: 1);
-                int[] bounds = new LearnerShards(model, shards).Boundaries(lengths);
+                int[] bounds = LearnerShards.Boundaries(lengths, shards);
                 int total = lengths.Sum();
                 bool contiguous = bounds[0] == 0 && bounds[^1] == lengths.Length && bounds.Zip(bounds.Skip(1)).All(p => p.First < p.Second);
                 bool balanced = bounds.Zip(bounds.Skip(1)).All(p => lengths[p.First..p.Second].Sum() <= ((double)total / shards) + lengths.Max());

@@ -60,8 +60,8 @@ internal static class CompareCommand
                     parseResult.GetValue(seeds),
                     folder,
                     (estimator, seed) => new PrefixObserver(output, $"[{estimator} seed {seed}]"),
-                    cancellationToken,
-                    parseResult.GetValue(resume));
+                    parseResult.GetValue(resume),
+                    cancellationToken);
                 EstimatorComparison.WritePlots(folder, results);
                 ComparedEstimator? baseline = results.FirstOrDefault(r => r.Estimator == parseResult.GetValue(reference));
                 string report = Report(results, baseline, parseResult.GetValue(budget), parseResult.GetValue(seeds));

@@ -28,24 +28,19 @@ internal sealed class LearnerShards
     public int Count => _replicas.Length;
 
     /// <summary>
-    /// Cuts rows 0..n−1 into at most <see cref="Count"/> contiguous shards of about equal token counts; returns the
-    /// first row of each shard and n last (a shard is never empty).
+    /// Cuts rows 0..n−1 of the given lengths into at most <paramref name="shards"/> contiguous shards of about equal
+    /// token counts; returns the first row of each shard and n last (a shard is never empty).
     /// </summary>
-    public int[] Boundaries(IReadOnlyList<int> lengths)
+    public static int[] Boundaries(IReadOnlyList<int> lengths, int shards)
     {
-        long total = 0;
-        foreach (int length in lengths)
-        {
-            total += length;
-        }
-
+        long total = lengths.Sum(length => (long)length);
         var bounds = new List<int> { 0 };
         long running = 0;
         for (int row = 0; row < lengths.Count; row++)
         {
             running += lengths[row];
             int shard = bounds.Count;
-            if (shard < _replicas.Length && row + 1 < lengths.Count && running * _replicas.Length >= total * shard)
+            if (shard < shards && row + 1 < lengths.Count && running * shards >= total * shard)
             {
                 bounds.Add(row + 1);
             }

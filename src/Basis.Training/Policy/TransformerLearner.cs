@@ -181,7 +181,7 @@ public sealed class TransformerLearner : IPolicyLearner
         }
 
         // One token batch (kernel-parallel) or one per shard; row k of the minibatch is row rowIn[k] of batch shardOf[k].
-        int[] bounds = _shards?.Boundaries(sequences.Select(q => q.Count).ToArray()) ?? [0, rows.Count];
+        int[] bounds = _shards is null ? [0, rows.Count] : LearnerShards.Boundaries([.. sequences.Select(q => q.Count)], _shards.Count);
         var batches = new TokenBatch[bounds.Length - 1];
         var shardOf = new int[rows.Count];
         var rowIn = new int[rows.Count];

@@ -57,8 +57,8 @@ public static class EstimatorComparison
         int seeds,
         string folder,
         Func<string, ulong, ITrainingObserver> observerFor,
-        CancellationToken cancellationToken,
-        bool resume = false)
+        bool resume,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(estimators);

@@ -20,7 +20,7 @@ public class ParseBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _akkaPath = FindUpwards(Path.Combine("shared", "data", "hocon-conformance", "akka-reference-test04.conf"));
+        _akkaPath = FindUpwards(Path.Combine("data", "hocon-conformance", "akka-reference-test04.conf"));
         _akkaText = File.ReadAllText(_akkaPath);
         _reference = FindUpwards(Path.Combine("hocon", "reference.conf"));
         _local = Path.Combine(Path.GetDirectoryName(_reference)!, "local.conf");

@@ -1,10 +1,11 @@
+using Basis.Testing;
+
 namespace Basis.Hocon.Tests;
 
 internal static class TestPaths
 {
-    /// <summary>The shared conformance data: ../shared relative to the repository, found by walking up.</summary>
-    public static string ConformanceDirectory => FindUpwards(Path.Combine("shared", "data", "hocon-conformance"))
-        ?? throw new InvalidOperationException($"cannot find shared/data/hocon-conformance above {AppContext.BaseDirectory}");
+    /// <summary>The reference implementation's equivalence sets, kept in the repository's data/ folder.</summary>
+    public static string ConformanceDirectory => RepositoryPaths.Data("hocon-conformance");
 
     /// <summary>The repository's hocon/ folder.</summary>
     public static string HoconDirectory => FindUpwards(Path.Combine("hocon", "reference.conf")) is { } reference

@@ -1,21 +1,11 @@
+using Basis.Testing;
+
 namespace Basis.Tasks.Tests;
 
 internal static class TestPaths
 {
-    /// <summary>The shared data folder: the first ancestor of the test binaries that contains shared/data.</summary>
-    public static string SharedData()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shared", "data");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"No shared/data above {AppContext.BaseDirectory}; CI clones the repository with shared/ beside it.");
-    }
+    /// <summary>The repository's data/ folder (GSM8K and its licence).</summary>
+    public static string Data() => RepositoryPaths.Data();
 }
 
 /// <summary>A scratch folder removed when the test ends.</summary>

@@ -14,7 +14,7 @@ public sealed class JsonlDatasetTests : IDisposable
     [InlineData("test.jsonl", 1319)]
     public void Gsm8kLoadsCompletely(string file, int expected)
     {
-        string path = Path.Combine(TestPaths.SharedData(), "gsm8k", file);
+        string path = Path.Combine(TestPaths.Data(), "gsm8k", file);
         var report = new DatasetLoadReport();
 
         List<TaskPrompt> prompts = JsonlDataset.Read(path, report: report).ToList();
@@ -30,7 +30,7 @@ public sealed class JsonlDatasetTests : IDisposable
     [Fact]
     public void Gsm8kFirstTestItemHasItsGoldAndId()
     {
-        string path = Path.Combine(TestPaths.SharedData(), "gsm8k", "test.jsonl");
+        string path = Path.Combine(TestPaths.Data(), "gsm8k", "test.jsonl");
 
         TaskPrompt first = JsonlDataset.Read(path).First();
 

@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
+using Akka.Actor;
+using Basis.Training.Hosting;
+using Basis.Training.Graph.Monitoring;
 using Basis.Estimators;
 using Basis.Model;
 using Basis.Model.Sampling;
 using Basis.Model.Tokenization;
-using Basis.Streaming;
 using Basis.Tasks.Synthetic;
 using Basis.Tasks.Verification;
 using Basis.Training.Graph;
@@ -81,7 +83,6 @@ internal static class AsyncBusyProgram
         var learner = new TransformerLearner(model, tokenizer.PadId, new LearnerOptions { TotalSteps = steps, Shards = learnerShards }, board);
         var sampling = new SamplingOptions(1f, MaxNewTokens: newTokens);
         var timed = new List<TimedWorker>();
-        var dispatchers = new List<PinnedDispatcher>();
         // As basis train does: a step's work is issued once its weights are published, so the generator never waits holding a chunk.
         var options = new TrainingGraphOptions { Steps = steps, PromptsPerStep = batch, ChunkSize = batch / 2, Generators = generators, Verifiers = 1, EdgeBuffer = 4, Seed = 3, StepsInFlight = staleness + 1 };
         var graph = new TrainingGraph(tasks.Train, null, EstimatorCatalog.Create("reinforce"), VerifierRegistry.CreateDefault(), _ =>
@@ -89,30 +90,23 @@ internal static class AsyncBusyProgram
             TransformerModel replica = model.Clone();
             replica.Threads = generatorThreads;
             var own = new WeightBoard<PolicyWeights>();
-            PinnedDispatcher? dispatcher = lowPriority ? new PinnedDispatcher($"generator-{dispatchers.Count}", DispatcherPriority.Low) : null;
-            if (dispatcher is not null)
-            {
-                dispatchers.Add(dispatcher);
-            }
-
-            var worker = new TimedWorker(board, own, staleness, new TransformerGenerator(replica, text, own, sampling, staleness, dispatcher));
+            var worker = new TimedWorker(board, own, staleness, new TransformerGenerator(replica, text, own, sampling, staleness, lowPriority));
             timed.Add(worker);
             return worker;
         }, learner, options, (_, _) => ValueTask.CompletedTask);
 
         TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         long start = Stopwatch.GetTimestamp();
-        await graph.RunAsync(CancellationToken.None);
-        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
-        if (lowPriority && !dispatchers.TrueForAll(d => d.PriorityApplied))
+        using (ActorSystem system = BasisActorSystem.Create("async-bench"))
         {
-            Console.WriteLine("  (the generator's thread priority could not be lowered)");
+            await graph.RunAsync(system, CancellationToken.None);
         }
 
-        // What the low-priority generator threads were actually given: their CPU time against the run.
-        double generatorCores = dispatchers.Count == 0 ? double.NaN : dispatchers.Sum(d => ThreadCpuSeconds(d.OsThreadId)) / seconds / dispatchers.Count;
-        dispatchers.ForEach(d => d.Dispose());
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+
+        // What the generator threads (each generator's own Akka PinnedDispatcher thread) were given: their CPU time against the run.
+        double generatorCores = timed.SelectMany(t => t.Threads).Distinct().Sum(ThreadCpuSeconds) / seconds / generators;
         IReadOnlyList<StageMetricsSnapshot> metrics = graph.Metrics;
         // The mean over generators: with several, each one's share of the run.
         double stageBusy = metrics.Where(m => m.Stage.StartsWith("generator-", StringComparison.Ordinal)).Average(m => m.BusyFraction);
@@ -129,7 +123,7 @@ internal static class AsyncBusyProgram
         return values[values.Length / 2];
     }
 
-    private static double ThreadCpuSeconds(int? osThreadId)
+    private static double ThreadCpuSeconds(int osThreadId)
     {
         using Process process = Process.GetCurrentProcess();
         foreach (ProcessThread thread in process.Threads)
@@ -149,13 +143,16 @@ internal static class AsyncBusyProgram
     /// Waits for the version a step allows on the learner's board (timed as waiting), hands it to the
     /// generator's own board, then lets the generator sample (timed as sampling).
     /// </summary>
-    private sealed class TimedWorker(WeightBoard<PolicyWeights> learner, WeightBoard<PolicyWeights> own, int staleness, IRolloutWorker inner) : IRolloutWorker
+    private sealed partial class TimedWorker(WeightBoard<PolicyWeights> learner, WeightBoard<PolicyWeights> own, int staleness, IRolloutWorker inner) : IRolloutWorker
     {
         public TimeSpan Waiting { get; private set; }
 
         public TimeSpan Sampling { get; private set; }
 
-        public async ValueTask<IReadOnlyList<Rollout>> GenerateAsync(WorkChunk chunk, CancellationToken cancellationToken)
+        /// <summary>The OS threads the generator sampled on (Linux thread ids).</summary>
+        public HashSet<int> Threads { get; } = [];
+
+        public async ValueTask PrepareAsync(WorkChunk chunk, CancellationToken cancellationToken)
         {
             long start = Stopwatch.GetTimestamp();
             (long version, PolicyWeights weights) = await learner.WaitForAsync(Math.Max(0, chunk.Step - staleness), cancellationToken).ConfigureAwait(false);
@@ -164,11 +161,20 @@ internal static class AsyncBusyProgram
                 own.Publish(version, weights);
             }
 
-            long ready = Stopwatch.GetTimestamp();
+            await inner.PrepareAsync(chunk, cancellationToken).ConfigureAwait(false);
+            Waiting += Stopwatch.GetElapsedTime(start);
+        }
+
+        public async ValueTask<IReadOnlyList<Rollout>> GenerateAsync(WorkChunk chunk, CancellationToken cancellationToken)
+        {
+            long start = Stopwatch.GetTimestamp();
+            Threads.Add(GetThreadId());
             IReadOnlyList<Rollout> rollouts = await inner.GenerateAsync(chunk, cancellationToken).ConfigureAwait(false);
-            Waiting += Stopwatch.GetElapsedTime(start, ready);
-            Sampling += Stopwatch.GetElapsedTime(ready);
+            Sampling += Stopwatch.GetElapsedTime(start);
             return rollouts;
         }
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "gettid")]
+        private static extern int GetThreadId();
     }
 }

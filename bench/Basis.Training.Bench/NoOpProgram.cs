@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using Akka.Actor;
+using Basis.Training.Hosting;
 
 namespace Basis.Training.Bench;
 
@@ -11,12 +13,13 @@ internal static class NoOpProgram
         int runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 7;
         int steps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2000;
         var options = NoOpGraph.Options(steps);
-        Console.WriteLine($"no-op training graph: {steps} steps x {options.PromptsPerStep} rollouts, chunks of {options.ChunkSize}, {options.Generators} generators, {options.Verifiers} verifiers, edges of {options.EdgeBuffer}; {runs} runs after a warm-up, {Environment.ProcessorCount} cores");
-        await RunOnceAsync(steps / 10);
+        Console.WriteLine($"no-op training graph: {steps} steps x {options.PromptsPerStep} rollouts, chunks of {options.ChunkSize}, {options.Generators} generators, {options.Verifiers} verifiers, input buffers of {options.EdgeBuffer}, on Akka.Streams; {runs} runs after a warm-up, {Environment.ProcessorCount} cores");
+        using ActorSystem system = BasisActorSystem.Create("noop-bench");
+        await RunOnceAsync(system, steps / 10);
         var rates = new List<double>();
         for (int i = 0; i < runs; i++)
         {
-            double rate = await RunOnceAsync(steps);
+            double rate = await RunOnceAsync(system, steps);
             rates.Add(rate);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  run {i + 1}: {rate / 1e6:F2} M rollouts/s"));
         }
@@ -26,12 +29,12 @@ internal static class NoOpProgram
         return 0;
     }
 
-    private static async Task<double> RunOnceAsync(int steps)
+    private static async Task<double> RunOnceAsync(ActorSystem system, int steps)
     {
         var learner = new CountingLearner();
         var graph = NoOpGraph.Create(steps, learner);
         long start = Stopwatch.GetTimestamp();
-        await graph.RunAsync(CancellationToken.None);
+        await graph.RunAsync(system, CancellationToken.None);
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         long expected = (long)steps * NoOpGraph.Options(steps).SlotsPerStep;
         if (learner.Rollouts != expected)

@@ -1,4 +1,6 @@
+using Akka.Actor;
 using BenchmarkDotNet.Attributes;
+using Basis.Training.Hosting;
 
 namespace Basis.Training.Bench;
 
@@ -8,7 +10,14 @@ public class TrainingGraphBenchmarks
 {
     private const int Steps = 500;
     private const int Rollouts = Steps * 1024;
+    private ActorSystem? _system;
+
+    [GlobalSetup]
+    public void Setup() => _system = BasisActorSystem.Create("graph-bench");
+
+    [GlobalCleanup]
+    public void Cleanup() => _system?.Terminate().Wait();
 
     [Benchmark(OperationsPerInvoke = Rollouts)]
-    public Task NoOpTrainingGraph() => NoOpGraph.Create(Steps, new CountingLearner()).RunAsync(CancellationToken.None);
+    public Task NoOpTrainingGraph() => NoOpGraph.Create(Steps, new CountingLearner()).RunAsync(_system!, CancellationToken.None);
 }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Basis.Streaming;
+using Basis.Training.Graph.Monitoring;
 
 namespace Basis.Dashboard;
 

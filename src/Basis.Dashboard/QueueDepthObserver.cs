@@ -1,5 +1,5 @@
 using Basis.Model.Training;
-using Basis.Streaming;
+using Basis.Training.Graph.Monitoring;
 using Basis.Training.Run;
 
 namespace Basis.Dashboard;

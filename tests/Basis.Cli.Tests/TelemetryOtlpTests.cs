@@ -1,11 +1,15 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Threading.Channels;
+using Akka.Actor;
 using Basis.Cli.Telemetry;
+using Basis.Estimators;
 using Basis.Model.Compute;
-using Basis.Streaming;
+using Basis.Tasks;
+using Basis.Tasks.Verification;
 using Basis.Training.Graph;
+using Basis.Training.Graph.Monitoring;
+using Basis.Training.Hosting;
 using OpenTelemetry.Metrics;
 using Xunit;
 
@@ -24,14 +28,13 @@ public sealed class TelemetryOtlpTests : IDisposable
         await using var receiver = TelemetryOtlpReceiver.Start();
         using (var provider = OtlpMetrics.Start(receiver.Endpoint, "basis-test", TimeSpan.FromHours(1)))
         {
-            // A live graph whose sink holds its element, so the stage instruments have something to report.
-            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var channel = Channel.CreateUnbounded<int>();
-            GraphRun run = Source.FromReader(channel.Reader).Named("prompts")
-                .To(Sink.ForEachAsync<int>(async (_, ct) => await gate.Task.WaitAsync(ct)).Named("learner"))
-                .Named("otlp-test")
-                .Run(TestContext.Current.CancellationToken);
-            await channel.Writer.WriteAsync(1, TestContext.Current.CancellationToken);
+            // A live training graph whose learner holds its first step, so the stage instruments have something to report.
+            using ActorSystem system = BasisActorSystem.Create("otlp-test");
+            var learner = new HeldLearner();
+            TaskPrompt[] prompts = [new("p0", "1+1=", "2", "easy", "exact"), new("p1", "2+1=", "3", "easy", "exact")];
+            var graph = new TrainingGraph(prompts, null, EstimatorCatalog.Create("reinforce"), VerifierRegistry.CreateDefault(), _ => new EchoWorker(), learner, new TrainingGraphOptions { Steps = 2, PromptsPerStep = 2, ChunkSize = 1 }, (_, _) => ValueTask.CompletedTask);
+            Task run = graph.RunAsync(system, TestContext.Current.CancellationToken);
+            await learner.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
             TrainingTelemetry.RecordStaleness(step: 7, version: 5);
             TrainingTelemetry.RecordJournalCommit(Stopwatch.GetTimestamp());
             float[] a = new float[4 * 8];
@@ -40,9 +43,8 @@ public sealed class TelemetryOtlpTests : IDisposable
             Gemm.Multiply(false, false, 4, 16, 8, a, 8, b, 16, c, 16, accumulate: false);
 
             Assert.True(provider.ForceFlush(30_000));
-            gate.SetResult();
-            channel.Writer.Complete();
-            await run.Completion.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            learner.Release.SetResult();
+            await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
         }
 
         TelemetryOtlpReceiver.Export export = receiver.Exports.First(e => e.MetricNames.Contains("basis.gemm.flops"));
@@ -50,7 +52,7 @@ public sealed class TelemetryOtlpTests : IDisposable
         Assert.Equal("application/x-protobuf", export.ContentType);
         foreach (string name in new[]
         {
-            "basis.streaming.elements", "basis.streaming.queue.depth", "basis.streaming.busy.fraction",
+            "basis.graph.elements", "basis.graph.queue.depth", "basis.graph.busy.fraction",
             "basis.generator.staleness", "basis.generator.staleness.last",
             "basis.gemm.flops", "basis.gemm.time", "basis.gemm.throughput",
             "basis.journal.lag", "basis.journal.lag.last",
@@ -59,7 +61,7 @@ public sealed class TelemetryOtlpTests : IDisposable
             Assert.Contains(name, export.MetricNames);
         }
 
-        Assert.Contains(StreamingTelemetry.MeterName, export.ScopeNames);
+        Assert.Contains(GraphTelemetry.MeterName, export.ScopeNames);
         Assert.Contains(TrainingTelemetry.MeterName, export.ScopeNames);
         Assert.Contains(GemmTelemetry.MeterName, export.ScopeNames);
     }
@@ -198,5 +200,30 @@ internal sealed class TelemetryOtlpReceiver : LoopbackHttpServer
                 }
             }
         }
+    }
+}
+
+/// <summary>Answers every prompt with its gold answer.</summary>
+file sealed class EchoWorker : IRolloutWorker
+{
+    public ValueTask<IReadOnlyList<Rollout>> GenerateAsync(WorkChunk chunk, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<Rollout>>([.. chunk.Items.Select(i => new Rollout(i, i.Prompt.Gold, [1], [2], [-0.5f], 0))]);
+}
+
+/// <summary>Holds its first step until the test releases it.</summary>
+file sealed class HeldLearner : IPolicyLearner
+{
+    public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public long Version { get; private set; }
+
+    public LearnerSummary Update(TrainingBatch batch)
+    {
+        Entered.TrySetResult();
+        Release.Task.Wait();
+        Version++;
+        return new LearnerSummary(Version, 0, 0, 0, 0, 0, batch.Rollouts.Count, 0);
     }
 }

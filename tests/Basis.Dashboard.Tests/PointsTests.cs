@@ -114,6 +114,6 @@ public sealed class PointsTests
         }
     }
 
-    private static Basis.Streaming.StageMetricsSnapshot Stage(string name, int depth, int capacity) =>
-        new(name, "flow", Basis.Streaming.StageStatus.Running, 0, 0, 0, depth, depth, capacity, 0, 0);
+    private static Basis.Training.Graph.Monitoring.StageMetricsSnapshot Stage(string name, int depth, int capacity) =>
+        new(name, "flow", Basis.Training.Graph.Monitoring.StageStatus.Running, 0, 0, 0, depth, depth, capacity, 0, 0);
 }

@@ -35,7 +35,7 @@ internal static class TrainCommand
         var command = new Command(
             "train",
             "Train the built-in policy on the synthetic arithmetic task: SFT warm start (cached in the run folder), the offline value table "
-            + "(cached), then RL with the configured advantage estimator (BASIS by default: one rollout per prompt) through the streaming graph. "
+            + "(cached), then RL with the configured advantage estimator (BASIS by default: one rollout per prompt) through the Akka.Streams actor graph. "
             + "Shows live progress; Ctrl-C stops cleanly after saving a checkpoint (exit code 130). Exit code 1 on a configuration or run error.");
         command.Options.Add(configOption);
         command.Options.Add(runDirOption);
@@ -69,6 +69,7 @@ internal static class TrainCommand
             }
 
             string runDir = resumeDir ?? parseResult.GetValue(runDirOption) ?? settings.Run.RunDir;
+            Basis.Training.Hosting.RunLogger.Output = output;
             using OpenTelemetry.Metrics.MeterProvider? telemetry = Telemetry.OtlpMetrics.TryStart(files, error, out bool telemetryOk);
             if (!telemetryOk)
             {
@@ -184,6 +185,7 @@ internal static class TrainSettingsLoader
             HoconOptions.BindAndValidate<JournalSettings>(configuration, "basis:journal"))
         {
             Chaos = HoconOptions.BindAndValidate<Basis.Training.Chaos.ChaosSettings>(configuration, "basis:chaos"),
+            Akka = HoconConfiguration.TreeOf(configuration) is { } tree ? HoconConfiguration.AkkaSection(tree) : null,
         };
     }
 }
@@ -195,7 +197,7 @@ internal static class TrainingConsole
     {
         // queues.csv (per-stage queue depths each step) feeds the dashboard's queue chart.
         TrainingRun? run = null;
-        IReadOnlyList<Basis.Streaming.StageMetricsSnapshot> Stages() => run?.GraphMetrics ?? [];
+        IReadOnlyList<Basis.Training.Graph.Monitoring.StageMetricsSnapshot> Stages() => run?.GraphMetrics ?? [];
         if (!live)
         {
             run = new TrainingRun(settings, runDir, new Basis.Dashboard.QueueDepthObserver(new PlainObserver(output, settings.Train.Steps), runDir, Stages)) { Resume = resume, Fleet = fleet };

@@ -1,6 +1,6 @@
 using Basis.Hocon;
 using Basis.Model.Compute;
-using Basis.Streaming;
+using Basis.Training.Graph.Monitoring;
 using Basis.Training.Graph;
 using Microsoft.Extensions.Configuration;
 using OpenTelemetry;
@@ -11,14 +11,14 @@ using OpenTelemetry.Resources;
 namespace Basis.Cli.Telemetry;
 
 /// <summary>
-/// Exports the Basis meters (streaming stages, training, GEMM) over OTLP/HTTP (protobuf) when
+/// Exports the Basis meters (graph stages, training, GEMM) over OTLP/HTTP (protobuf) when
 /// <c>basis.telemetry.otlp-endpoint</c> is set. Disposing the returned provider pushes a last export, so even a short
 /// run reports its final values.
 /// </summary>
 public static class OtlpMetrics
 {
     /// <summary>Every meter the project publishes.</summary>
-    public static IReadOnlyList<string> MeterNames { get; } = [StreamingTelemetry.MeterName, TrainingTelemetry.MeterName, GemmTelemetry.MeterName];
+    public static IReadOnlyList<string> MeterNames { get; } = [GraphTelemetry.MeterName, TrainingTelemetry.MeterName, GemmTelemetry.MeterName];
 
     /// <summary>
     /// For <c>basis train</c>: the provider for the HOCON files' endpoint (null when none is set); on a malformed setting

@@ -75,6 +75,23 @@ public static class HoconConfiguration
         return builder.Build();
     }
 
+    /// <summary>The resolved tree behind a configuration built by <see cref="Load"/> (its last HOCON source), without parsing again.</summary>
+    public static HoconConfig? TreeOf(IConfigurationRoot configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return configuration.Providers.OfType<HoconConfigurationProvider>().LastOrDefault()?.Config;
+    }
+
+    /// <summary>
+    /// The <c>akka</c> section of a resolved tree as JSON with its root key (<c>{"akka":{...}}</c>), for Akka's
+    /// <c>ConfigurationFactory.ParseString</c>; null when the tree has no such section.
+    /// </summary>
+    public static string? AkkaSection(HoconConfig tree)
+    {
+        ArgumentNullException.ThrowIfNull(tree);
+        return tree.HasPath("akka") ? "{\"akka\":" + tree.GetConfig("akka").ToJson(indented: false) + "}" : null;
+    }
+
     /// <summary>Where the value of <paramref name="key"/> (<c>basis:train:steps</c>) was written, if a HOCON layer set it.</summary>
     public static bool TryGetOrigin(IConfiguration configuration, string key, out HoconOrigin origin)
     {

@@ -21,6 +21,8 @@ public sealed class ChaosRolloutWorker : IRolloutWorker
         _crashEvery = crashEvery;
     }
 
+    public ValueTask PrepareAsync(WorkChunk chunk, CancellationToken cancellationToken) => _inner.PrepareAsync(chunk, cancellationToken);
+
     public ValueTask<IReadOnlyList<Rollout>> GenerateAsync(WorkChunk chunk, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(chunk);

@@ -5,6 +5,13 @@ namespace Basis.Training.Graph;
 /// <summary>Generates the rollouts of one chunk of work. A worker owns its policy replica; it is recreated on restart.</summary>
 public interface IRolloutWorker
 {
+    /// <summary>
+    /// Waits until the worker may sample <paramref name="chunk"/> (e.g. for weights the staleness bound allows). The
+    /// graph awaits it before <see cref="GenerateAsync"/>, so a local worker's sampling then runs synchronously on
+    /// its generator's own dispatcher thread, not on whichever thread completed the wait.
+    /// </summary>
+    ValueTask PrepareAsync(WorkChunk chunk, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     ValueTask<IReadOnlyList<Rollout>> GenerateAsync(WorkChunk chunk, CancellationToken cancellationToken);
 }
 

@@ -1,20 +1,29 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Akka;
+using Akka.Actor;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Akka.Streams.Supervision;
+using Decider = Akka.Streams.Supervision.Decider;
+using Directive = Akka.Streams.Supervision.Directive;
 using Basis.Estimators;
-using Basis.Streaming;
 using Basis.Tasks;
 using Basis.Tasks.Verification;
+using Basis.Training.Graph.Monitoring;
 using Basis.Training.Schedule;
 
 namespace Basis.Training.Graph;
 
 /// <summary>
-/// One training run as a streaming graph:
-/// PromptSource → Balance → RolloutGenerator ×N → Balance → Verifier ×M → BatchAggregator → Learner.
-/// Every edge is bounded, and the source runs at most <see cref="TrainingGraphOptions.EffectiveStepsInFlight"/>
-/// steps ahead of the learner, so a slow learner (or a stalled generator) throttles generation instead
-/// of growing memory. Work a crashed generator dropped overtakes the queued work and is generated
-/// again, so no step is lost.
+/// One training run as an Akka.Streams graph, materialized in the run's ActorSystem:
+/// PromptSource → Balance → RolloutGenerator ×N → Merge → Balance → Verifier ×M → Merge
+/// → BatchAggregator → Learner (an actor behind <c>Sink.ActorRefWithAck</c>).
+/// Every generator, verifier and the aggregator is an async island with an input buffer of
+/// <see cref="TrainingGraphOptions.EdgeBuffer"/> chunks, and the source runs at most
+/// <see cref="TrainingGraphOptions.EffectiveStepsInFlight"/> steps ahead of the learner, so a slow learner (or a
+/// stalled generator) throttles generation instead of growing memory. Work a crashed generator dropped is generated
+/// again by its restarted incarnation before anything else (<see cref="GeneratorLane"/>), so no step is lost.
 /// </summary>
 public sealed class TrainingGraph
 {
@@ -28,11 +37,10 @@ public sealed class TrainingGraph
     private readonly TimeProvider _time;
     private readonly Func<StepReport, CancellationToken, ValueTask> _onStep;
     private readonly PromptSchedule _schedule;
-    // Unbounded, yet it only ever holds chunks dropped by crashes and not yet redone: one per restart in progress.
-    private readonly Channel<WorkChunk> _retries = Channel.CreateUnbounded<WorkChunk>();
     private readonly TaskCompletionSource _allStepsReleased = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly StepWindow _window;
-    private GraphRun? _run;
+    private readonly long _started;
+    private readonly List<StageMeter> _meters = [];
     private int _retried;
 
     public TrainingGraph(
@@ -75,76 +83,143 @@ public sealed class TrainingGraph
         _time = time ?? TimeProvider.System;
         _schedule = new PromptSchedule(prompts.Count, options.PromptsPerStep, options.Seed);
         _window = new StepWindow(options.FirstStep, options.EffectiveStepsInFlight);
+        _started = _time.GetTimestamp();
     }
 
     /// <summary>Per-stage throughput, queue depth and busy fraction of the running (or last) run.</summary>
-    public IReadOnlyList<StageMetricsSnapshot> Metrics => _run?.Metrics ?? [];
+    public IReadOnlyList<StageMetricsSnapshot> Metrics
+    {
+        get
+        {
+            lock (_meters)
+            {
+                return [.. _meters.Select(m => m.Snapshot())];
+            }
+        }
+    }
 
-    /// <summary>Chunks a crashed generator dropped and the source issued again.</summary>
+    /// <summary>Chunks a crashed generator dropped and its restarted incarnation generated again.</summary>
     public int RetriedChunks => Volatile.Read(ref _retried);
 
     public PromptSchedule Schedule => _schedule;
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>Runs the graph in <paramref name="system"/> until the last step is learned, the run fails, or it is cancelled.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="StageFailedException">A generator spent its restart budget.</exception>
+    public async Task RunAsync(ActorSystem system, CancellationToken cancellationToken)
     {
-        long started = _time.GetTimestamp();
-        var generatorSupervision = new SupervisionStrategy
-        {
-            Decider = static error => error is OperationCanceledException ? SupervisionDirective.Stop : SupervisionDirective.Restart,
-            Restart = _options.GeneratorRestart,
-            Quarantine = Requeue,
-        };
+        ArgumentNullException.ThrowIfNull(system);
+        int buffer = _options.EdgeBuffer;
+        Attributes island = Attributes.CreateInputBuffer(buffer, buffer);
+        StageMeter source = Meter("prompt-source", "source", 0);
+        StageMeter[] generators = [.. Enumerable.Range(0, _options.Generators).Select(i => Meter($"generator-{i}", "flow", TrainingGraphOptions.GeneratorHolds(buffer)))];
+        StageMeter[] verifiers = [.. Enumerable.Range(0, _options.Verifiers).Select(i => Meter($"verifier-{i}", "flow", buffer + 1))];
+        StageMeter aggregator = Meter("batch-aggregator", "flow", buffer + 1);
+        StageMeter learner = Meter("learner", "sink", 2); // the sink's one-element buffer and the step in hand
+        GraphTelemetry.Track(_meters);
 
-        // The source stage enumerates with the graph's token (linked to the caller's). Giving the enumerator the
-        // caller's token as well would let a Ctrl-C reach it before the graph's token, and read as a failure.
-        RunnableGraph graph = Source.From(WorkAsync(CancellationToken.None))
-            .Named("prompt-source")
-            .WithBuffer(_options.EdgeBuffer)
-            .MergePreferred(_retries.Reader)
-            .Balance(
-                _options.Generators,
-                i => Flow.FromFactory(() => new GeneratorStage(_workerFactory(i)))
-                    .Named($"generator-{i}")
-                    .WithBuffer(_options.EdgeBuffer)
-                    .WithSupervision(generatorSupervision),
-                new BalanceOptions { Mode = BalanceMode.SharedQueue })
-            .Balance(
-                _options.Verifiers,
-                i => Flow.Select<IReadOnlyList<Rollout>, IReadOnlyList<VerifiedRollout>>(Verify)
-                    .Named($"verifier-{i}")
-                    .WithBuffer(_options.EdgeBuffer),
-                new BalanceOptions { Mode = BalanceMode.SharedQueue })
-            .Via(Flow.FromFactory(() => new AggregatorStage(this)).Named("batch-aggregator").WithBuffer(_options.EdgeBuffer))
-            .To(Sink.ForEachAsync<IReadOnlyList<TrainingBatch>>(async (batches, ct) =>
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        IActorRef learnerActor = system.ActorOf(LearnerActor.Props(batch => LearnAsync(batch, cancellationToken), done, learner, _options.LearnerDispatcher), $"learner-{Guid.NewGuid():N}");
+        Decider verifierDecider = _options.VerifierDecider;
+        var lanes = generators.Select((meter, i) => new GeneratorLane(i, _workerFactory, _options.GeneratorRestart, Redone, meter, cancellationToken)).ToArray();
+
+        Sink<TrainingBatch, NotUsed> learnerSink = Sink.ActorRefWithAck<TrainingBatch>(
+            learnerActor,
+            LearnerActor.StreamInit.Instance,
+            LearnerActor.StepDone.Instance,
+            LearnerActor.StreamCompleted.Instance,
+            error => new LearnerActor.StreamFailed(error)).WithAttributes(Attributes.CreateInputBuffer(1, 1));
+
+        var graph = RunnableGraph.FromGraph(GraphDsl.Create(b =>
+        {
+            var toGenerators = b.Add(new Balance<WorkChunk>(_options.Generators));
+            var fromGenerators = b.Add(new Merge<IReadOnlyList<Rollout>>(_options.Generators));
+            b.From(Source.From(() => WorkAsync(cancellationToken)).Select(chunk => Emitted(source, chunk)).Named("prompt-source")).To(toGenerators.In);
+            for (int i = 0; i < lanes.Length; i++)
             {
-                foreach (TrainingBatch batch in batches)
-                {
-                    LearnerSummary summary = _learner.Update(batch);
-                    _window.Finished(batch.Step);
-                    int quarantined = CountQuarantined(batch.Rollouts);
-                    await _onStep(new StepReport(batch, summary, quarantined, _options.SlotsPerStep - batch.Rollouts.Count, _time.GetElapsedTime(started)), ct).ConfigureAwait(false);
-                }
-            }).Named("learner"))
-            .WithTimeProvider(_time)
-            .Named("training");
+                StageMeter meter = generators[i];
+                b.From(toGenerators.Out(i))
+                    .Via(Flow.Create<WorkChunk>().Select(chunk => Offered(meter, chunk)))
+                    .Via(lanes[i].Create().Named(lanes[i].Name).WithAttributes(island.And(ActorAttributes.CreateDispatcher(_options.GeneratorDispatcher))).Async())
+                    .To(fromGenerators.In(i));
+            }
 
-        _run = graph.Run(cancellationToken);
-        await _run.Completion.ConfigureAwait(false);
-    }
+            var toVerifiers = b.Add(new Balance<IReadOnlyList<Rollout>>(_options.Verifiers));
+            var fromVerifiers = b.Add(new Merge<IReadOnlyList<VerifiedRollout>>(_options.Verifiers));
+            b.From(fromGenerators.Out).To(toVerifiers.In);
+            for (int i = 0; i < verifiers.Length; i++)
+            {
+                StageMeter meter = verifiers[i];
+                b.From(toVerifiers.Out(i))
+                    .Via(Flow.Create<IReadOnlyList<Rollout>>().Select(rollouts => Offered(meter, rollouts)))
+                    .Via(Flow.Create<IReadOnlyList<Rollout>>().Select(rollouts => Verify(rollouts, meter, verifierDecider)).Named($"verifier-{i}").WithAttributes(island).Async())
+                    .To(fromVerifiers.In(i));
+            }
 
-    private void Requeue(QuarantinedElement dropped)
-    {
-        if (dropped.Element is WorkChunk chunk)
+            b.From(fromVerifiers.Out)
+                .Via(Flow.Create<IReadOnlyList<VerifiedRollout>>().Select(rollouts => Offered(aggregator, rollouts)))
+                .Via(Flow.Create<IReadOnlyList<VerifiedRollout>>().StatefulSelectMany(() => AggregatorFor(aggregator)).Named("batch-aggregator").WithAttributes(island).Async())
+                .Via(Flow.Create<TrainingBatch>().Select(batch => Offered(learner, batch)))
+                .To(learnerSink);
+            return ClosedShape.Instance;
+        }));
+
+        // Boundaries the graph does not size itself (RestartFlow runs each generator incarnation as a sub-stream with a
+        // boundary of its own) hold one element: a lane then holds at most its island buffer and its hands.
+        graph.Run(system.Materializer(ActorMaterializerSettings.Create(system).WithInputBuffer(1, 1), namePrefix: "training"));
+        try
         {
-            Interlocked.Increment(ref _retried);
-            _retries.Writer.TryWrite(chunk);
+            await done.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            GraphTelemetry.Untrack(_meters);
+            StageStatus final = done.Task.IsCompletedSuccessfully ? StageStatus.Completed : done.Task.IsCanceled ? StageStatus.Cancelled : StageStatus.Failed;
+            lock (_meters)
+            {
+                _meters.ForEach(m => m.Stopped(final));
+            }
         }
     }
 
+    private StageMeter Meter(string name, string kind, int capacity)
+    {
+        var meter = new StageMeter(name, kind, capacity, _time);
+        lock (_meters)
+        {
+            _meters.Add(meter);
+        }
+
+        return meter;
+    }
+
+    private static T Offered<T>(StageMeter meter, T element)
+    {
+        meter.Offered();
+        return element;
+    }
+
+    private static T Emitted<T>(StageMeter meter, T element)
+    {
+        meter.Emitted();
+        return element;
+    }
+
+    /// <summary>The learner's step: one policy-gradient update, then the run's observers (journal, metrics, display).</summary>
+    private async Task LearnAsync(TrainingBatch batch, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        LearnerSummary summary = _learner.Update(batch);
+        _window.Finished(batch.Step);
+        int quarantined = CountQuarantined(batch.Rollouts);
+        await _onStep(new StepReport(batch, summary, quarantined, _options.SlotsPerStep - batch.Rollouts.Count, _time.GetElapsedTime(_started)), cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Redone(int chunks) => Interlocked.Add(ref _retried, chunks);
+
     /// <summary>
-    /// The prompt source: the schedule's steps cut into chunks. Work a crashed generator dropped does
-    /// not come through here: it overtakes these chunks on the retry lane (<see cref="Source{T}.MergePreferred"/>),
-    /// because a chunk of a later step can only be sampled once that earlier one has been learned from.
+    /// The prompt source: the schedule's steps cut into chunks, each step issued once the step window allows it.
+    /// Work a crashed generator dropped does not come through here: its lane redoes it first.
     /// </summary>
     private async IAsyncEnumerable<WorkChunk> WorkAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -179,17 +254,20 @@ public sealed class TrainingGraph
             }
         }
 
-        // Stay open until the last step is assembled: the retry lane completes with this source, and a
-        // generator may still drop work that must be redone.
+        // Stay open until the last step is assembled: RestartFlow does not restart a lane whose upstream has
+        // completed, and a generator may still crash and drop work that must be redone.
         await _allStepsReleased.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Verifies every rollout of a chunk. A verifier that throws quarantines that rollout with the
-    /// reason; the rest of the chunk and the run go on.
+    /// Verifies every rollout of a chunk. A verifier that throws is judged by the graph's supervision
+    /// <see cref="Decider"/>: Resume (the default) or Restart quarantines that rollout with the reason and the rest of
+    /// the chunk and the run go on (Akka's own Resume would drop the element, and the step would never complete);
+    /// Stop fails the run.
     /// </summary>
-    private IReadOnlyList<VerifiedRollout> Verify(IReadOnlyList<Rollout> rollouts)
+    private IReadOnlyList<VerifiedRollout> Verify(IReadOnlyList<Rollout> rollouts, StageMeter meter, Decider decider)
     {
+        meter.Begin();
         var verified = new VerifiedRollout[rollouts.Count];
         string? verifierName = null;
         IVerifier? verifier = null;
@@ -213,12 +291,13 @@ public sealed class TrainingGraph
                     ? new VerifiedRollout(rollout, result.Reward, result.ReasonCode, Quarantined: false)
                     : new VerifiedRollout(rollout, 0, $"quarantined: verifier returned reward {result.Reward}", Quarantined: true);
             }
-            catch (Exception error) when (error is not OperationCanceledException)
+            catch (Exception error) when (error is not OperationCanceledException && decider(error) != Directive.Stop)
             {
                 verified[i] = new VerifiedRollout(rollout, 0, $"quarantined: verifier '{prompt.Verifier}' threw {error.GetType().Name}: {error.Message}", Quarantined: true);
             }
         }
 
+        meter.End();
         return verified;
     }
 
@@ -280,50 +359,34 @@ public sealed class TrainingGraph
         return kept;
     }
 
-    private sealed class GeneratorStage : IStage<WorkChunk, IReadOnlyList<Rollout>>
+    /// <summary>
+    /// The batch aggregator's logic for one materialization (Akka's StatefulSelectMany): windows single rollouts into
+    /// complete steps in step order and attaches the estimator's advantages; emits zero or more batches per chunk.
+    /// </summary>
+    private Func<IReadOnlyList<VerifiedRollout>, IEnumerable<TrainingBatch>> AggregatorFor(StageMeter meter)
     {
-        private readonly IRolloutWorker _worker;
-
-        public GeneratorStage(IRolloutWorker worker)
+        var assembler = new StepAssembler(_options.SlotsPerStep, _options.FirstStep);
+        long lastStep = _options.FirstStep + _options.Steps - 1;
+        return rollouts =>
         {
-            _worker = worker;
-        }
-
-        public ValueTask<IReadOnlyList<Rollout>> ProcessAsync(WorkChunk element, CancellationToken cancellationToken) =>
-            _worker.GenerateAsync(element, cancellationToken);
-    }
-
-    /// <summary>Windows single rollouts into complete steps and attaches the estimator's advantages.</summary>
-    private sealed class AggregatorStage : IStage<IReadOnlyList<VerifiedRollout>, IReadOnlyList<TrainingBatch>>
-    {
-        private readonly TrainingGraph _graph;
-        private readonly StepAssembler _assembler;
-        private readonly long _lastStep;
-
-        public AggregatorStage(TrainingGraph graph)
-        {
-            _graph = graph;
-            _assembler = new StepAssembler(graph._options.SlotsPerStep, graph._options.FirstStep);
-            _lastStep = graph._options.FirstStep + graph._options.Steps - 1;
-        }
-
-        public ValueTask<IReadOnlyList<TrainingBatch>> ProcessAsync(IReadOnlyList<VerifiedRollout> element, CancellationToken cancellationToken)
-        {
+            meter.Begin();
             List<TrainingBatch>? batches = null;
-            foreach (VerifiedRollout rollout in element)
+            foreach (VerifiedRollout rollout in rollouts)
             {
-                foreach ((long step, VerifiedRollout[] rollouts) in _assembler.Add(rollout))
+                foreach ((long step, VerifiedRollout[] complete) in assembler.Add(rollout))
                 {
-                    batches ??= new();
-                    batches.Add(_graph.Estimate(step, rollouts));
-                    if (step == _lastStep)
+                    batches ??= [];
+                    batches.Add(Estimate(step, complete));
+                    if (step == lastStep)
                     {
-                        _graph._allStepsReleased.TrySetResult();
+                        // Nothing can be lost any more: the source may complete (a lane whose upstream has completed is not restarted).
+                        _allStepsReleased.TrySetResult();
                     }
                 }
             }
 
-            return ValueTask.FromResult<IReadOnlyList<TrainingBatch>>(batches ?? (IReadOnlyList<TrainingBatch>)Array.Empty<TrainingBatch>());
-        }
+            meter.End();
+            return batches ?? (IEnumerable<TrainingBatch>)[];
+        };
     }
 }

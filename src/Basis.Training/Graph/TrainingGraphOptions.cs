@@ -1,4 +1,6 @@
-using Basis.Streaming;
+using System.Numerics;
+using Akka.Streams;
+using Akka.Streams.Supervision;
 
 namespace Basis.Training.Graph;
 
@@ -24,7 +26,7 @@ public sealed record TrainingGraphOptions
 
     public int Verifiers { get; init; } = 1;
 
-    /// <summary>Bound of every edge of the graph, in chunks.</summary>
+    /// <summary>Input buffer of every async island of the graph (generators, verifiers, aggregator), in chunks; a power of two, as Akka.Streams requires.</summary>
     public int EdgeBuffer { get; init; } = 4;
 
     /// <summary>
@@ -40,8 +42,17 @@ public sealed record TrainingGraphOptions
 
     public ulong Seed { get; init; } = 1;
 
-    /// <summary>Backoff and restart budget of a crashing generator.</summary>
-    public RestartSettings GeneratorRestart { get; init; } = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), 0.2, maxRestarts: 5, within: TimeSpan.FromMinutes(1));
+    /// <summary>Backoff and restart budget of a crashing generator (Akka's RestartFlow settings).</summary>
+    public RestartSettings GeneratorRestart { get; init; } = RestartSettings.Create(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), 0.2).WithMaxRestarts(5, TimeSpan.FromMinutes(1));
+
+    /// <summary>How a throwing verifier is judged: Resume or Restart quarantine the rollout with the reason, Stop fails the run.</summary>
+    public Decider VerifierDecider { get; init; } = Deciders.ResumingDecider;
+
+    /// <summary>Akka dispatcher of the generator islands (hocon/reference.conf: a thread of its own per generator).</summary>
+    public string GeneratorDispatcher { get; init; } = "akka.actor.basis-generator-dispatcher";
+
+    /// <summary>Akka dispatcher of the learner actor.</summary>
+    public string LearnerDispatcher { get; init; } = "akka.actor.basis-learner-dispatcher";
 
     public int SlotsPerStep => PromptsPerStep * RolloutsPerPrompt;
 
@@ -49,8 +60,9 @@ public sealed record TrainingGraphOptions
     public int ChunksPerStep => (SlotsPerStep + ChunkSize - 1) / ChunkSize;
 
     /// <summary>
-    /// The step window in force: <see cref="StepsInFlight"/>, or enough steps to fill every edge and
-    /// stage hand (source, generators, verifiers, aggregator) plus the step the learner holds.
+    /// The step window in force: <see cref="StepsInFlight"/>, or enough steps to fill every island of the graph
+    /// (<see cref="ChunksInIslands"/>) plus the step the learner holds and the one queued for it, so that the window binds only when
+    /// rollouts arrive out of order.
     /// </summary>
     public int EffectiveStepsInFlight
     {
@@ -61,10 +73,25 @@ public sealed record TrainingGraphOptions
                 return StepsInFlight;
             }
 
-            int chunks = (EdgeBuffer + 1) * (2 + Generators + Verifiers);
-            return ((chunks + ChunksPerStep - 1) / ChunksPerStep) + 1;
+            // + 2: the step the learner holds and the one waiting in its sink's one-element buffer.
+            return ((ChunksInIslands + ChunksPerStep - 1) / ChunksPerStep) + 2;
         }
     }
+
+    /// <summary>
+    /// The most chunks the graph's islands can hold between the source and the learner: two in the source's island
+    /// (the enumerator's next chunk and one pending at the balance), per generator what <see cref="GeneratorHolds"/>
+    /// says plus one finished at the merge, per verifier its buffer plus one verifying and one finished, and the
+    /// aggregator's buffer plus the chunk in hand.
+    /// </summary>
+    public int ChunksInIslands => 2 + (Generators * (GeneratorHolds(EdgeBuffer) + 1)) + (Verifiers * (EdgeBuffer + 2)) + EdgeBuffer + 1;
+
+    /// <summary>
+    /// Chunks a generator lane can hold: its island's input buffer, one in the hands of RestartFlow's outer stage,
+    /// one at the boundary into the running incarnation (a sub-stream), one waiting for weights, one sampling and one
+    /// at the incarnation's output boundary. A crash loses what the incarnation holds, which its successor redoes.
+    /// </summary>
+    public static int GeneratorHolds(int edgeBuffer) => edgeBuffer + 5;
 
     public void Validate()
     {
@@ -75,7 +102,7 @@ public sealed record TrainingGraphOptions
         Require(ChunkSize > 0, "chunk-size", ChunkSize, "must be positive");
         Require(Generators > 0, "generators", Generators, "must be positive");
         Require(Verifiers > 0, "verifiers", Verifiers, "must be positive");
-        Require(EdgeBuffer > 0, "edge-buffer", EdgeBuffer, "must be positive");
+        Require(EdgeBuffer > 0 && BitOperations.IsPow2(EdgeBuffer), "queue-bound", EdgeBuffer, "must be a power of two (1, 2, 4, 8, ...): it is an Akka.Streams input buffer");
         Require(StepsInFlight >= 0, "steps-in-flight", StepsInFlight, "must not be negative");
     }
 

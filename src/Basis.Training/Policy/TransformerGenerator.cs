@@ -1,7 +1,7 @@
 using Basis.Model;
 using Basis.Model.Sampling;
-using Basis.Streaming;
 using Basis.Training.Graph;
+using Basis.Training.Hosting;
 
 namespace Basis.Training.Policy;
 
@@ -17,11 +17,11 @@ public sealed class TransformerGenerator : IRolloutWorker
     private readonly WeightBoard<PolicyWeights> _board;
     private readonly SamplingOptions _sampling;
     private readonly int _staleness;
-    private readonly PinnedDispatcher? _dispatcher;
+    private readonly bool _lowPriority;
     private long _version = -1;
 
-    /// <param name="dispatcher">Where sampling runs (a thread of its own, possibly at low priority); null = the caller's thread.</param>
-    public TransformerGenerator(TransformerModel replica, PolicyText text, WeightBoard<PolicyWeights> board, SamplingOptions sampling, int staleness, PinnedDispatcher? dispatcher = null)
+    /// <param name="lowPriority">Sample at the lowest OS priority (on the generator's own dispatcher thread), on the cycles the learner leaves idle.</param>
+    public TransformerGenerator(TransformerModel replica, PolicyText text, WeightBoard<PolicyWeights> board, SamplingOptions sampling, int staleness, bool lowPriority = false)
     {
         ArgumentNullException.ThrowIfNull(replica);
         ArgumentNullException.ThrowIfNull(text);
@@ -34,12 +34,13 @@ public sealed class TransformerGenerator : IRolloutWorker
         _board = board;
         _sampling = sampling with { StopTokens = text.StopTokens };
         _staleness = staleness;
-        _dispatcher = dispatcher;
+        _lowPriority = lowPriority;
     }
 
     public long Version => _version;
 
-    public async ValueTask<IReadOnlyList<Rollout>> GenerateAsync(WorkChunk chunk, CancellationToken cancellationToken)
+    /// <summary>Loads the learner's latest weights when the replica is older than the staleness bound allows for the chunk's step.</summary>
+    public async ValueTask PrepareAsync(WorkChunk chunk, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(chunk);
         long required = Math.Max(0, chunk.Step - _staleness);
@@ -49,9 +50,20 @@ public sealed class TransformerGenerator : IRolloutWorker
             weights.CopyTo(_replica);
             _version = version;
         }
+    }
+
+    /// <summary>Samples the chunk on the calling thread (the generator's dispatcher thread in the graph).</summary>
+    public async ValueTask<IReadOnlyList<Rollout>> GenerateAsync(WorkChunk chunk, CancellationToken cancellationToken)
+    {
+        await PrepareAsync(chunk, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_lowPriority)
+        {
+            LowPriorityThread.ApplyToCurrentThread();
+        }
 
         TrainingTelemetry.RecordStaleness(chunk.Step, _version);
-        return _dispatcher is null ? Generate(chunk) : await _dispatcher.RunAsync(() => Generate(chunk), cancellationToken).ConfigureAwait(false);
+        return Generate(chunk);
     }
 
     private IReadOnlyList<Rollout> Generate(WorkChunk chunk)

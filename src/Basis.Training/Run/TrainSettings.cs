@@ -219,7 +219,7 @@ public sealed class GraphSettings
     [Range(0, 256)]
     public int LearnerThreads { get; set; }
 
-    /// <summary>normal, or low: each generator samples on a thread of its own at the lowest OS priority (<see cref="Basis.Streaming.PinnedDispatcher"/>).</summary>
+    /// <summary>normal, or low: each generator samples on a thread of its own at the lowest OS priority (akka.actor.basis-generator-dispatcher, a PinnedDispatcher).</summary>
     [RegularExpression("normal|low", ErrorMessage = "must be normal or low")]
     public string GeneratorPriority { get; set; } = "normal";
 
@@ -274,4 +274,7 @@ public sealed record TrainSettings(
 {
     /// <summary><c>basis.chaos</c>: fault injection, off by default.</summary>
     public Chaos.ChaosSettings Chaos { get; init; } = new();
+
+    /// <summary>The configuration's <c>akka</c> section rendered as JSON (<c>{"akka": {...}}</c>) for the run's ActorSystem; null = Akka's defaults plus the project's.</summary>
+    public string? Akka { get; init; }
 }

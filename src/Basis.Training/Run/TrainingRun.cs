@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Akka.Actor;
+using Akka.Streams;
 using Basis.Estimators;
 using Basis.Learning;
 using Basis.Model;
@@ -10,13 +12,14 @@ using Basis.Model.Checkpoints;
 using Basis.Model.Sampling;
 using Basis.Model.Tokenization;
 using Basis.Model.Training;
-using Basis.Streaming;
 using Basis.Tasks;
 using Basis.Tasks.OfflineTable;
 using Basis.Tasks.Synthetic;
 using Basis.Tasks.Verification;
 using Basis.Training.Chaos;
 using Basis.Training.Graph;
+using Basis.Training.Graph.Monitoring;
+using Basis.Training.Hosting;
 using Basis.Training.Journal;
 using Basis.Training.Policy;
 
@@ -71,7 +74,7 @@ public sealed record StageBusy(string Stage, double BusyFraction, long Elements)
 
 /// <summary>
 /// The main job: SFT warm start of the built-in policy (cached in the run folder), the offline
-/// value table (cached), then RL through the streaming graph, with held-out evaluations, metrics,
+/// value table (cached), then RL through the Akka.Streams graph, with held-out evaluations, metrics,
 /// plots, checkpoints and a summary in the run folder.
 /// </summary>
 public sealed class TrainingRun
@@ -97,6 +100,12 @@ public sealed class TrainingRun
     /// A run that never wrote an event starts from the beginning. See docs/persistence.md.
     /// </summary>
     public bool Resume { get; init; }
+
+    /// <summary>
+    /// The ActorSystem the graph runs in; null = the run creates one from <see cref="TrainSettings.Akka"/> (the
+    /// <c>akka</c> section of the configuration) and terminates it when the run ends.
+    /// </summary>
+    public ActorSystem? ActorSystem { get; init; }
 
     /// <summary>Where rollouts are generated when not in this process (the PostgreSQL cluster); null = local generators.</summary>
     public IRolloutFleet? Fleet { get; init; }
@@ -201,12 +210,11 @@ public sealed class TrainingRun
             // then never holds a chunk it must wait to start, and its busy fraction is sampling time.
             StepsInFlight = staleness + 1,
             Seed = seed,
-            GeneratorRestart = new RestartSettings(
-                _settings.Graph.Supervision.BackoffMin,
-                _settings.Graph.Supervision.BackoffMax,
-                _settings.Graph.Supervision.BackoffJitter,
-                _settings.Graph.Supervision.MaxRestarts,
-                _settings.Graph.Supervision.RestartWindow),
+            GeneratorRestart = RestartSettings.Create(
+                    _settings.Graph.Supervision.BackoffMin,
+                    _settings.Graph.Supervision.BackoffMax,
+                    _settings.Graph.Supervision.BackoffJitter)
+                .WithMaxRestarts(_settings.Graph.Supervision.MaxRestarts, _settings.Graph.Supervision.RestartWindow),
         };
 
         // A resumed run keeps metrics.csv's rows of the steps its snapshot covers and rewrites the rest as it redoes them.
@@ -324,8 +332,9 @@ public sealed class TrainingRun
             await Fleet.StartAsync(new RolloutFleetContext(Path.GetFullPath(_runDir), model.Config, Alphabet, sampling, staleness, board), cancellationToken).ConfigureAwait(false);
         }
 
-        // Generator threads of their own (basis.graph.generator-priority = low); a restarted generator gets a new one.
-        var dispatchers = new List<PinnedDispatcher>();
+        // Each generator samples on a thread of its own (akka.actor.basis-generator-dispatcher is a PinnedDispatcher);
+        // with basis.graph.generator-priority = low that thread runs at the lowest OS priority.
+        bool lowPriority = _settings.Graph.GeneratorPriority == "low";
         _graph = remaining == 0 ? null : new TrainingGraph(
             tasks.Train,
             table,
@@ -340,28 +349,19 @@ public sealed class TrainingRun
 
                 TransformerModel replica = model.Clone();
                 replica.Threads = generatorThreads;
-                PinnedDispatcher? dispatcher = null;
-                if (_settings.Graph.GeneratorPriority == "low")
-                {
-                    dispatcher = new PinnedDispatcher($"generator-{i}", DispatcherPriority.Low);
-                    lock (dispatchers)
-                    {
-                        dispatchers.Add(dispatcher);
-                    }
-                }
-
-                return ChaosInjection.Worker(new TransformerGenerator(replica, text, board, sampling, staleness, dispatcher), _settings.Chaos);
+                return ChaosInjection.Worker(new TransformerGenerator(replica, text, board, sampling, staleness, lowPriority), _settings.Chaos);
             },
             learner,
             graphOptions,
             OnStep);
 
         bool cancelled = stoppedWhileResuming;
+        ActorSystem system = ActorSystem ?? BasisActorSystem.Create("basis", _settings.Akka);
         try
         {
             if (_graph is not null)
             {
-                await _graph.RunAsync(cancellationToken).ConfigureAwait(false);
+                await _graph.RunAsync(system, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -376,9 +376,9 @@ public sealed class TrainingRun
         }
         finally
         {
-            lock (dispatchers)
+            if (ActorSystem is null)
             {
-                dispatchers.ForEach(d => d.Dispose());
+                await system.Terminate().ConfigureAwait(false);
             }
         }
 

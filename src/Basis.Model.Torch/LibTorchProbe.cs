@@ -1,0 +1,116 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using TorchSharp;
+
+namespace Basis.Model.Torch;
+
+/// <summary>The torchsharp backend cannot run here; the message is one line saying why and what to do.</summary>
+public sealed class PolicyBackendUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Loads libtorch once and, when it cannot load, says which library version is missing and how to get it.</summary>
+public static partial class LibTorchProbe
+{
+    /// <summary>The libstdc++ symbol version <c>libLibTorchSharp.so</c> of TorchSharp 0.107 needs (GCC 13).</summary>
+    public const string RequiredGlibcxx = "GLIBCXX_3.4.32";
+
+    private static readonly string[] LibstdcxxPaths =
+    [
+        "/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+        "/usr/lib/aarch64-linux-gnu/libstdc++.so.6",
+        "/usr/lib64/libstdc++.so.6",
+        "/usr/lib/libstdc++.so.6",
+    ];
+
+    private static readonly Lock Gate = new();
+    private static PolicyBackendUnavailableException? s_failure;
+    private static bool s_loaded;
+
+    /// <summary>Loads libtorch for <paramref name="device"/> (cpu or cuda).</summary>
+    /// <exception cref="PolicyBackendUnavailableException">The native library did not load, or the device is not there.</exception>
+    public static torch.Device Require(string device)
+    {
+        lock (Gate)
+        {
+            if (!s_loaded && s_failure is null)
+            {
+                try
+                {
+                    torch.InitializeDeviceType(DeviceType.CPU);
+                    s_loaded = true;
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    s_failure = new PolicyBackendUnavailableException(Diagnose(LibstdcxxPaths.FirstOrDefault(File.Exists), e), e);
+                }
+            }
+
+            if (s_failure is not null)
+            {
+                throw s_failure;
+            }
+        }
+
+        return device switch
+        {
+            "cpu" => torch.CPU,
+            "cuda" when torch.cuda.is_available() => torch.CUDA,
+            "cuda" => throw new PolicyBackendUnavailableException(
+                "basis.model.device = cuda, but this TorchSharp build has no CUDA device (TorchSharp-cpu is referenced; a GPU needs TorchSharp-cuda-linux, see deploy/Dockerfile.gpu and docs/model-backends.md)."),
+            _ => throw new PolicyBackendUnavailableException($"basis.model.device must be cpu or cuda, not '{device}'."),
+        };
+    }
+
+    /// <summary>
+    /// Why libtorch did not load, in one line: the highest GLIBCXX version of the system's libstdc++ at
+    /// <paramref name="libstdcxxPath"/> when it lacks <see cref="RequiredGlibcxx"/>, else the loader's own message.
+    /// </summary>
+    public static string Diagnose(string? libstdcxxPath, Exception loadError)
+    {
+        ArgumentNullException.ThrowIfNull(loadError);
+        const string Fix = "on Debian 12 run tests/scripts/libstdcxx.sh as root (libstdc++6 from Debian 13), or use a GCC 13+ base image such as deploy/Dockerfile.gpu's; see docs/model-backends.md";
+        if (libstdcxxPath is not null && File.Exists(libstdcxxPath))
+        {
+            string? highest = HighestGlibcxx(File.ReadAllBytes(libstdcxxPath));
+            if (highest is not null && Compare(highest, RequiredGlibcxx) < 0)
+            {
+                return $"the torchsharp backend needs {RequiredGlibcxx} (libstdc++ of GCC 13 or newer) and {libstdcxxPath} stops at {highest}: {Fix}.";
+            }
+        }
+
+        Exception root = loadError;
+        while (root.InnerException is not null)
+        {
+            root = root.InnerException;
+        }
+
+        string reason = root.Message.ReplaceLineEndings(" ");
+        return $"the torchsharp backend could not load libtorch ({reason}); it needs {RequiredGlibcxx}: {Fix}.";
+    }
+
+    /// <summary>The highest <c>GLIBCXX_3.4.N</c> version string in a libstdc++ binary, or null.</summary>
+    internal static string? HighestGlibcxx(byte[] library)
+    {
+        string text = Encoding.Latin1.GetString(library);
+        return GlibcxxVersion().Matches(text).Select(m => m.Value).Distinct().OrderByDescending(v => v, Comparer<string>.Create(Compare)).FirstOrDefault();
+    }
+
+    private static int Compare(string a, string b)
+    {
+        int[] x = Parts(a), y = Parts(b);
+        for (int i = 0; i < Math.Max(x.Length, y.Length); i++)
+        {
+            int c = (i < x.Length ? x[i] : 0).CompareTo(i < y.Length ? y[i] : 0);
+            if (c != 0)
+            {
+                return c;
+            }
+        }
+
+        return 0;
+    }
+
+    private static int[] Parts(string version) => [.. version["GLIBCXX_".Length..].Split('.').Select(int.Parse)];
+
+    [GeneratedRegex(@"GLIBCXX_3\.4(\.[0-9]+)?(?![0-9.])")]
+    private static partial Regex GlibcxxVersion();
+}

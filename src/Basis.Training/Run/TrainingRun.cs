@@ -479,7 +479,7 @@ public sealed class TrainingRun
             {
                 cached.Threads = threads;
                 int steps = int.TryParse(metadata.GetValueOrDefault("sft_steps"), CultureInfo.InvariantCulture, out int n) ? n : _settings.Sft.Steps;
-                _observer.Phase("sft", $"reusing the cached warm start {path} ({steps} steps)");
+                _observer.Phase("sft", $"reusing the cached warm start {path} ({steps} steps) on the {Backend.Name} backend");
                 return (cached, steps);
             }
         }
@@ -505,7 +505,7 @@ public sealed class TrainingRun
         string target = sft.TargetAccuracy > 0
             ? string.Create(CultureInfo.InvariantCulture, $"up to {sft.Steps} steps, stopping once pass@1 on {sft.ProbeSize} training prompts reaches {sft.TargetAccuracy:P0}")
             : $"{sft.Steps} steps";
-        _observer.Phase("sft", $"{target}, batches of {sft.BatchSize} pairs, {model.Layout.TotalLength:N0} parameters");
+        _observer.Phase("sft", $"{target}, batches of {sft.BatchSize} pairs, {model.Layout.TotalLength:N0} parameters on the {Backend.Name} backend");
         var progress = new SynchronousProgress<SftProgress>(_observer.Sft);
         HeldOutEvaluator? prober = sft.TargetAccuracy > 0 ? CreateSftProbe(tasks, text, verifiers) : null;
         SftMetrics done = SftTrainer.Train(

@@ -6,7 +6,7 @@ using TorchSharp;
 namespace Basis.Model.Torch;
 
 /// <summary>The torchsharp backend cannot run here; the message is one line saying why and what to do.</summary>
-public sealed class PolicyBackendUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class PolicyBackendUnavailableException(string message, Exception? inner = null) : InvalidOperationException(message, inner);
 
 /// <summary>Loads libtorch once and, when it cannot load, says which library version is missing and how to get it.</summary>
 public static partial class LibTorchProbe

@@ -17,12 +17,10 @@ internal sealed class TorchTransformer : nn.Module
     // A finite "minus infinity": a row whose keys are all masked (a padding row) stays finite instead of NaN.
     private const float Masked = float.MinValue;
 
-#pragma warning disable IDE1006, SA1300 // parameter names are the checkpoint's tensor names
-    private readonly Parameter tok_embeddings;
-    private readonly ModuleList<TorchBlock> layers;
-    private readonly Parameter norm;
-    private readonly Parameter? lm_head;
-#pragma warning restore IDE1006, SA1300
+    private readonly Parameter _tokEmbeddings;
+    private readonly ModuleList<TorchBlock> _layers;
+    private readonly Parameter _norm;
+    private readonly Parameter? _lmHead;
 
     private readonly Tensor _cos;
     private readonly Tensor _sin;
@@ -32,14 +30,22 @@ internal sealed class TorchTransformer : nn.Module
     {
         Config = config;
         int d = config.ModelDim;
-        tok_embeddings = new Parameter(zeros(config.VocabSize, d, device: device));
-        layers = new ModuleList<TorchBlock>([.. Enumerable.Range(0, config.Layers).Select(l => new TorchBlock(config, device, l))]);
-        norm = new Parameter(ones(d, device: device));
-        lm_head = config.TiedEmbeddings ? null : new Parameter(zeros(d, config.VocabSize, device: device));
+        _tokEmbeddings = new Parameter(zeros(config.VocabSize, d, device: device));
+        _layers = new ModuleList<TorchBlock>([.. Enumerable.Range(0, config.Layers).Select(l => new TorchBlock(config, device, l))]);
+        _norm = new Parameter(ones(d, device: device));
+        _lmHead = config.TiedEmbeddings ? null : new Parameter(zeros(d, config.VocabSize, device: device));
         (float[] cos, float[] sin) = RopeTables(config);
         _cos = tensor(cos, [config.MaxSeqLen, config.HeadDim / 2], device: device);
         _sin = tensor(sin, [config.MaxSeqLen, config.HeadDim / 2], device: device);
-        RegisterComponents();
+
+        // Registered under the checkpoint's tensor names: named_parameters() then yields layers.N.wq and so on.
+        register_parameter("tok_embeddings", _tokEmbeddings);
+        register_module("layers", _layers);
+        register_parameter("norm", _norm);
+        if (_lmHead is not null)
+        {
+            register_parameter("lm_head", _lmHead);
+        }
     }
 
     public TransformerConfig Config { get; }
@@ -48,9 +54,9 @@ internal sealed class TorchTransformer : nn.Module
     public Tensor Forward(Tensor ids, Tensor positions, Tensor allowed)
     {
         long b = ids.shape[0], t = ids.shape[1];
-        Tensor x = tok_embeddings.index_select(0, ids.flatten()).view(b, t, Config.ModelDim);
+        Tensor x = _tokEmbeddings.index_select(0, ids.flatten()).view(b, t, Config.ModelDim);
         (Tensor cos, Tensor sin) = Rotation(positions);
-        foreach (TorchBlock block in layers)
+        foreach (TorchBlock block in _layers)
         {
             x = block.Forward(x, cos, sin, (q, k, v) => Attend(q, k, v, allowed));
         }
@@ -66,7 +72,7 @@ internal sealed class TorchTransformer : nn.Module
     public Tensor Step(Tensor ids, Tensor positions, Tensor valid, Tensor rows, KvCache cache, long visible)
     {
         long r = ids.shape[0], l = ids.shape[1];
-        Tensor x = tok_embeddings.index_select(0, ids.flatten()).view(r, l, Config.ModelDim);
+        Tensor x = _tokEmbeddings.index_select(0, ids.flatten()).view(r, l, Config.ModelDim);
         (Tensor cos, Tensor sin) = Rotation(positions);
         Tensor flatValid = valid.flatten().nonzero().squeeze(1);
         Tensor validRows = rows.unsqueeze(1).expand(r, l).flatten().index_select(0, flatValid);
@@ -74,7 +80,7 @@ internal sealed class TorchTransformer : nn.Module
         Tensor keyPositions = arange(visible, device: ids.device);
         Tensor allowed = keyPositions.view(1, 1, 1, visible).le(positions.view(r, 1, l, 1));
         int layer = 0;
-        foreach (TorchBlock block in layers)
+        foreach (TorchBlock block in _layers)
         {
             int index = layer++;
             x = block.Forward(x, cos, sin, (q, k, v) =>
@@ -156,25 +162,23 @@ internal sealed class TorchTransformer : nn.Module
 
     private Tensor Head(Tensor x)
     {
-        Tensor h = RmsNorm(x, norm, Config.NormEps);
-        return lm_head is null ? h.matmul(tok_embeddings.t()) : h.matmul(lm_head);
+        Tensor h = RmsNorm(x, _norm, Config.NormEps);
+        return _lmHead is null ? h.matmul(_tokEmbeddings.t()) : h.matmul(_lmHead);
     }
 }
 
 /// <summary>One pre-norm block. Keys are rotated before the attention callback sees them.</summary>
 internal sealed class TorchBlock : nn.Module
 {
-#pragma warning disable IDE1006, SA1300 // parameter names are the checkpoint's tensor names
-    private readonly Parameter attn_norm;
-    private readonly Parameter wq;
-    private readonly Parameter wk;
-    private readonly Parameter wv;
-    private readonly Parameter wo;
-    private readonly Parameter mlp_norm;
-    private readonly Parameter w_gate;
-    private readonly Parameter w_up;
-    private readonly Parameter w_down;
-#pragma warning restore IDE1006, SA1300
+    private readonly Parameter _attnNorm;
+    private readonly Parameter _wq;
+    private readonly Parameter _wk;
+    private readonly Parameter _wv;
+    private readonly Parameter _wo;
+    private readonly Parameter _mlpNorm;
+    private readonly Parameter _wGate;
+    private readonly Parameter _wUp;
+    private readonly Parameter _wDown;
     private readonly TransformerConfig _config;
 
     public TorchBlock(TransformerConfig config, Device device, int index)
@@ -182,16 +186,15 @@ internal sealed class TorchBlock : nn.Module
     {
         _config = config;
         int d = config.ModelDim, f = config.FfnDim;
-        attn_norm = new Parameter(ones(d, device: device));
-        wq = new Parameter(zeros(d, d, device: device));
-        wk = new Parameter(zeros(d, d, device: device));
-        wv = new Parameter(zeros(d, d, device: device));
-        wo = new Parameter(zeros(d, d, device: device));
-        mlp_norm = new Parameter(ones(d, device: device));
-        w_gate = new Parameter(zeros(d, f, device: device));
-        w_up = new Parameter(zeros(d, f, device: device));
-        w_down = new Parameter(zeros(f, d, device: device));
-        RegisterComponents();
+        _attnNorm = Register("attn_norm", ones(d, device: device));
+        _wq = Register("wq", zeros(d, d, device: device));
+        _wk = Register("wk", zeros(d, d, device: device));
+        _wv = Register("wv", zeros(d, d, device: device));
+        _wo = Register("wo", zeros(d, d, device: device));
+        _mlpNorm = Register("mlp_norm", ones(d, device: device));
+        _wGate = Register("w_gate", zeros(d, f, device: device));
+        _wUp = Register("w_up", zeros(d, f, device: device));
+        _wDown = Register("w_down", zeros(f, d, device: device));
     }
 
     /// <param name="attend">(rotated queries [B, T, H, hd], rotated keys [B, T, d], values [B, T, d]) → attention output [B, T, d].</param>
@@ -199,13 +202,20 @@ internal sealed class TorchBlock : nn.Module
     {
         long b = x.shape[0], t = x.shape[1];
         int heads = _config.Heads, hd = _config.HeadDim;
-        Tensor h = TorchTransformer.RmsNorm(x, attn_norm, _config.NormEps);
-        Tensor q = TorchTransformer.Rope(h.matmul(wq).view(b, t, heads, hd), cos, sin);
-        Tensor k = TorchTransformer.Rope(h.matmul(wk).view(b, t, heads, hd), cos, sin).reshape(b, t, _config.ModelDim);
-        Tensor v = h.matmul(wv);
-        x = x.add(attend(q, k, v).matmul(wo));
-        Tensor h2 = TorchTransformer.RmsNorm(x, mlp_norm, _config.NormEps);
-        return x.add(nn.functional.silu(h2.matmul(w_gate)).mul(h2.matmul(w_up)).matmul(w_down));
+        Tensor h = TorchTransformer.RmsNorm(x, _attnNorm, _config.NormEps);
+        Tensor q = TorchTransformer.Rope(h.matmul(_wq).view(b, t, heads, hd), cos, sin);
+        Tensor k = TorchTransformer.Rope(h.matmul(_wk).view(b, t, heads, hd), cos, sin).reshape(b, t, _config.ModelDim);
+        Tensor v = h.matmul(_wv);
+        x = x.add(attend(q, k, v).matmul(_wo));
+        Tensor h2 = TorchTransformer.RmsNorm(x, _mlpNorm, _config.NormEps);
+        return x.add(nn.functional.silu(h2.matmul(_wGate)).mul(h2.matmul(_wUp)).matmul(_wDown));
+    }
+
+    private Parameter Register(string name, Tensor initial)
+    {
+        var parameter = new Parameter(initial);
+        register_parameter(name, parameter);
+        return parameter;
     }
 }
 

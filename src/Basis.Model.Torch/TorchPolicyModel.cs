@@ -117,26 +117,18 @@ public sealed class TorchPolicyModel : IPolicyModel, IDisposable
         // The previous result's autograd graph is released here: a model keeps at most one live pass.
         _last?.Dispose();
         _last = null;
-        int b = batch.BatchSize, t = batch.SeqLen, n = batch.TokenCount;
+        int n = batch.TokenCount;
         var targets = new long[n];
-        var positions = new long[n];
-        for (int row = 0; row < b; row++)
+        for (int i = 0; i < n; i++)
         {
-            int count = 0;
-            for (int j = 0; j < t; j++)
-            {
-                int i = (row * t) + j;
-                positions[i] = count;
-                count += batch.AttentionMask[i] ? 1 : 0;
-                targets[i] = batch.LossMask[i] ? CheckId(batch.TargetIds[i], i, "target") : 0;
-                CheckId(batch.InputIds[i], i, "input");
-            }
+            CheckId(batch.InputIds[i], i, "input");
+            targets[i] = batch.LossMask[i] ? CheckId(batch.TargetIds[i], i, "target") : 0;
         }
 
         Tensor logp, entropy;
         using (torch.NewDisposeScope())
         {
-            Tensor logits = Logits(batch, positions);
+            Tensor logits = Logits(batch);
             Tensor all = logits.log_softmax(-1);
             Tensor scored = torch.tensor(batch.LossMask, device: Device);
             Tensor token = all.gather(-1, torch.tensor(targets, [n, 1], device: Device)).squeeze(-1);
@@ -150,23 +142,12 @@ public sealed class TorchPolicyModel : IPolicyModel, IDisposable
     }
 
     /// <summary>Raw logits [B·T, V] of a batch (no graph kept), for comparisons with the built-in model.</summary>
-    public float[] Logits(TokenBatch batch)
+    public float[] HostLogits(TokenBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var positions = new long[batch.TokenCount];
-        for (int row = 0; row < batch.BatchSize; row++)
-        {
-            int count = 0;
-            for (int j = 0; j < batch.SeqLen; j++)
-            {
-                positions[(row * batch.SeqLen) + j] = count;
-                count += batch.AttentionMask[(row * batch.SeqLen) + j] ? 1 : 0;
-            }
-        }
-
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        return Logits(batch, positions).cpu().data<float>().ToArray();
+        return Logits(batch).cpu().data<float>().ToArray();
     }
 
     public void ZeroGradients()
@@ -236,9 +217,21 @@ public sealed class TorchPolicyModel : IPolicyModel, IDisposable
         _module.Dispose();
     }
 
-    private Tensor Logits(TokenBatch batch, long[] positions)
+    /// <summary>Logits [B·T, V]; a position counts the real tokens before it, so left and right padding agree.</summary>
+    private Tensor Logits(TokenBatch batch)
     {
         int b = batch.BatchSize, t = batch.SeqLen;
+        var positions = new long[batch.TokenCount];
+        for (int row = 0; row < b; row++)
+        {
+            int count = 0;
+            for (int j = 0; j < t; j++)
+            {
+                positions[(row * t) + j] = count;
+                count += batch.AttentionMask[(row * t) + j] ? 1 : 0;
+            }
+        }
+
         Tensor ids = torch.tensor(batch.InputIds.Select(i => (long)i).ToArray(), [b, t], device: Device);
         Tensor pos = torch.tensor(positions, [b, t], device: Device);
         Tensor keys = torch.tensor(batch.AttentionMask, [b, 1, 1, t], device: Device);

@@ -15,7 +15,7 @@ public sealed class TorchPolicyModelTests
         using TorchPolicyModel model = TorchPolicyModel.From(reference, LibTorchProbe.Require("cpu"));
         TokenBatch batch = PolicyModelContract.Batch(reference.Config.VocabSize);
         float[] expected = reference.Forward(batch).Logits.ToArray();
-        float[] actual = model.Logits(batch);
+        float[] actual = model.HostLogits(batch);
         Assert.Equal(expected.Length, actual.Length);
         float worst = 0;
         for (int i = 0; i < expected.Length; i++)

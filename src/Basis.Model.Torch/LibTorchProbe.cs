@@ -34,6 +34,9 @@ public static partial class LibTorchProbe
         {
             if (!s_loaded && s_failure is null)
             {
+                // TorchSharp prints its own account of a failed load to standard output; the one line below replaces it.
+                TextWriter output = Console.Out;
+                Console.SetOut(TextWriter.Null);
                 try
                 {
                     PreferPassiveThreads();
@@ -42,7 +45,11 @@ public static partial class LibTorchProbe
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
-                    s_failure = new PolicyBackendUnavailableException(Diagnose(LibstdcxxPaths.FirstOrDefault(File.Exists), e), e);
+                    s_failure = new PolicyBackendUnavailableException(Diagnose(LoadedLibstdcxx() ?? LibstdcxxPaths.FirstOrDefault(File.Exists), e), e);
+                }
+                finally
+                {
+                    Console.SetOut(output);
                 }
             }
 
@@ -85,7 +92,8 @@ public static partial class LibTorchProbe
             root = root.InnerException;
         }
 
-        string reason = root.Message.ReplaceLineEndings(" ");
+        // The loader's first line names what failed; the rest is its search trace.
+        string reason = root.Message.Trim().Split('\n', 2)[0].Trim();
         return $"the torchsharp backend could not load libtorch ({reason}); it needs {RequiredGlibcxx}: {Fix}.";
     }
 
@@ -106,6 +114,20 @@ public static partial class LibTorchProbe
 
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SetEnvironment(string name, string value, int overwrite);
+
+    /// <summary>The libstdc++ this process runs with (the .NET runtime loads one), from <c>/proc/self/maps</c>; null elsewhere.</summary>
+    private static string? LoadedLibstdcxx()
+    {
+        const string Maps = "/proc/self/maps";
+        if (!File.Exists(Maps))
+        {
+            return null;
+        }
+
+        return File.ReadLines(Maps)
+            .Select(line => line.IndexOf('/', StringComparison.Ordinal) is int at and >= 0 ? line[at..] : null)
+            .FirstOrDefault(path => path is not null && Path.GetFileName(path).StartsWith("libstdc++.so", StringComparison.Ordinal));
+    }
 
     /// <summary>The highest <c>GLIBCXX_3.4.N</c> version string in a libstdc++ binary, or null.</summary>
     internal static string? HighestGlibcxx(byte[] library)

@@ -102,7 +102,7 @@ public sealed class TorchPolicyModelTests
 
             File.WriteAllBytes(path, System.Text.Encoding.Latin1.GetBytes("\0GLIBCXX_3.4.32\0GLIBCXX_3.4.33\0"));
             message = LibTorchProbe.Diagnose(path, new DllNotFoundException("libtorch_cpu.so: cannot open shared object file\nmore"));
-            Assert.Contains("could not load libtorch (libtorch_cpu.so: cannot open shared object file more)", message, StringComparison.Ordinal);
+            Assert.Contains("could not load libtorch (libtorch_cpu.so: cannot open shared object file); it needs GLIBCXX_3.4.32", message, StringComparison.Ordinal);
             Assert.DoesNotContain('\n', message);
         }
         finally

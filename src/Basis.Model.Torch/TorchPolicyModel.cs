@@ -132,9 +132,10 @@ public sealed class TorchPolicyModel : IPolicyModel, IDisposable
             Tensor all = logits.log_softmax(-1);
             Tensor scored = torch.tensor(batch.LossMask, device: Device);
             Tensor token = all.gather(-1, torch.tensor(targets, [n, 1], device: Device)).squeeze(-1);
-            Tensor spread = all.exp().mul(all).sum(-1).neg();
+            Tensor detached = all.detach();
+            Tensor spread = detached.exp().mul(detached).sum(-1).neg();
             logp = torch.where(scored, token, 0f).MoveToOuterDisposeScope();
-            entropy = torch.where(scored, spread, 0f).detach().MoveToOuterDisposeScope();
+            entropy = torch.where(scored, spread, 0f).MoveToOuterDisposeScope();
         }
 
         _last = new TorchScoredBatch(logp, entropy);

@@ -7,7 +7,7 @@ namespace Basis.Tests.Shared;
 
 /// <summary>
 /// What every <see cref="IPolicyModel"/> must do, checked against the built-in <see cref="TransformerModel"/> on the same
-/// weights: scores to 1e-4, gradients to 1e-3 of their largest entry, AdamW, KV-cached decoding, weights and checkpoints
+/// weights: scores to 1e-4, gradients to 1e-3 (the largest is above 1), AdamW, KV-cached decoding, weights and checkpoints
 /// bit for bit. Each backend's test project derives from it.
 /// </summary>
 public abstract class PolicyModelContract
@@ -96,16 +96,16 @@ public abstract class PolicyModelContract
         model.ZeroGradients();
         model.Backward(model.Score(batch), upstream);
         float[] actual = model.ExportGradients();
-        float scale = reference.Gradients.Max(Math.Abs);
-        Assert.True(scale > 0.1f, $"the reference gradients are too small to compare ({scale})");
+        float largest = reference.Gradients.Max(Math.Abs);
+        Assert.True(largest > 1f, $"the reference gradients are too small for a 1e-3 comparison to mean anything ({largest})");
         foreach (ParameterInfo p in reference.Layout.Entries)
         {
-            AssertClose(reference.Gradients.AsSpan(p.Offset, p.Length), actual.AsSpan(p.Offset, p.Length), GradientTolerance * scale, $"the gradient of {p.Name}");
+            AssertClose(reference.Gradients.AsSpan(p.Offset, p.Length), actual.AsSpan(p.Offset, p.Length), GradientTolerance, $"the gradient of {p.Name}");
         }
 
         // A second backward accumulates; zeroing clears.
         model.Backward(model.Score(batch), upstream);
-        AssertClose([.. actual.Select(g => 2 * g)], model.ExportGradients(), GradientTolerance * scale, "accumulated gradients");
+        AssertClose([.. actual.Select(g => 2 * g)], model.ExportGradients(), GradientTolerance, "accumulated gradients");
         model.ZeroGradients();
         Assert.All(model.ExportGradients(), g => Assert.Equal(0f, g));
     }

@@ -4,7 +4,7 @@ namespace Basis.Model;
 /// The result of <see cref="TransformerModel.Forward"/>: per-token target log-probabilities and entropies
 /// (zero where the loss mask is off) plus the activations the backward needs.
 /// </summary>
-public sealed class ForwardPass
+public sealed class ForwardPass : IScoredBatch
 {
     internal ForwardPass(TransformerConfig config, int batchSize, int seqLen)
     {

@@ -1,8 +1,6 @@
-using System.Buffers.Binary;
-using System.Runtime.InteropServices;
-using System.Security.Cryptography;
-using System.Text;
 using Basis.Model.Compute;
+using Basis.Model.Optim;
+using Basis.Model.Sampling;
 
 namespace Basis.Model;
 
@@ -12,7 +10,7 @@ namespace Basis.Model;
 /// embedding or separate). Parameters and their gradients are flat float arrays laid out by <see cref="Layout"/>.
 /// Linear weights are stored [in, out] (y = x·W).
 /// </summary>
-public sealed class TransformerModel
+public sealed class TransformerModel : IPolicyModel
 {
     [ThreadStatic]
     private static float[]? t_attentionScratch;
@@ -119,30 +117,38 @@ public sealed class TransformerModel
     }
 
     /// <summary>SHA-256 (lower-case hex) of the config metadata followed by the little-endian weights: the policy identity.</summary>
-    public string ComputeHash()
+    public string ComputeHash() => PolicyHash.Compute(Config, Weights);
+
+    public void ReadWeights(Span<float> destination)
     {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var (key, value) in Config.ToMetadata())
-        {
-            sha.AppendData(Encoding.UTF8.GetBytes($"{key}={value}\n"));
-        }
-
-        if (BitConverter.IsLittleEndian)
-        {
-            sha.AppendData(MemoryMarshal.AsBytes(Weights.AsSpan()));
-        }
-        else
-        {
-            var buffer = new byte[4];
-            foreach (var w in Weights)
-            {
-                BinaryPrimitives.WriteSingleLittleEndian(buffer, w);
-                sha.AppendData(buffer);
-            }
-        }
-
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
+        RequireLength(destination.Length, "destination");
+        Weights.CopyTo(destination);
     }
+
+    public void WriteWeights(ReadOnlySpan<float> source)
+    {
+        RequireLength(source.Length, "source");
+        source.CopyTo(Weights);
+    }
+
+    public void ReadGradients(Span<float> destination)
+    {
+        RequireLength(destination.Length, "destination");
+        Gradients.CopyTo(destination);
+    }
+
+    IPolicyModel IPolicyModel.ClonePolicy() => Clone();
+
+    IScoredBatch IPolicyModel.Score(TokenBatch batch, IScoredBatch? reuse) => Forward(batch, reuse as ForwardPass);
+
+    void IPolicyModel.Backward(IScoredBatch scored, ReadOnlySpan<float> dLogp) =>
+        Backward(scored as ForwardPass ?? throw new ArgumentException($"The built-in model back-propagates its own forward passes, not a {scored?.GetType().Name}.", nameof(scored)), dLogp);
+
+    public float ClipGradients(float maxNorm) => GradientClipping.ClipGlobalNorm(Gradients, maxNorm);
+
+    public IPolicyOptimizer CreateOptimizer(AdamWOptions options) => new TransformerOptimizer(this, new AdamW(Layout, options));
+
+    IIncrementalDecoder IPolicyModel.CreateDecoder(int rows, int capacity) => new KvCacheDecoder(this, rows, capacity);
 
     /// <summary>
     /// Runs the model over <paramref name="batch"/>, returning per-token target log-probabilities and entropies and the
@@ -400,6 +406,14 @@ public sealed class TransformerModel
                 tape.Probs.AsSpan(task * t * t, t * t), dO.AsSpan(start, len), scratch.AsSpan(0, t * t),
                 ws.DQ.AsSpan(start, len), ws.DK.AsSpan(start, len), ws.DV.AsSpan(start, len), t, hd, d, scale);
         });
+    }
+
+    private void RequireLength(int length, string name)
+    {
+        if (length != Weights.Length)
+        {
+            throw new ArgumentException($"{name} holds {length} values; the model has {Weights.Length} parameters.", name);
+        }
     }
 
     private void ValidateIds(int[] ids, bool[] mask, string what, bool requireAll)

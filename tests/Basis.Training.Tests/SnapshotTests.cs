@@ -63,7 +63,7 @@ public sealed class SnapshotTests : IDisposable
         await using (TrainingJournal journal = await TrainingJournal.OpenAsync("sqlite", JournalFactory.SqliteConnectionStringForRunFolder(_directory), TestContext.Current.CancellationToken))
         {
             await journal.StartAsync(new RunStarted("basis", "", "hash", null, "table", 4, 7, 8, 1), TestContext.Current.CancellationToken);
-            RunSnapshot snapshot = RunSnapshot.Capture(1, 1, journal.AggregatorSequence, journal.LearnerSequence, 7, "hash", model, optimizer, state, 8, 40, 1.5, double.NaN);
+            RunSnapshot snapshot = RunSnapshot.Capture(1, 1, journal.AggregatorSequence, journal.LearnerSequence, 7, "hash", model, new TransformerOptimizer(model, optimizer), state, 8, 40, 1.5, double.NaN);
             await journal.SaveSnapshotAsync(snapshot, TestContext.Current.CancellationToken);
         }
 
@@ -78,7 +78,7 @@ public sealed class SnapshotTests : IDisposable
         var freshOptimizer = new AdamW(fresh.Layout);
         var freshEstimator = (IStatefulAdvantageEstimator)EstimatorCatalog.Create("basis");
         loaded.RestoreWeights(fresh);
-        loaded.RestoreState(freshOptimizer, freshEstimator);
+        loaded.RestoreState(new TransformerOptimizer(fresh, freshOptimizer), freshEstimator);
 
         Assert.Equal(BitsOf(model.Weights), BitsOf(fresh.Weights));
         AdamWState expected = optimizer.ExportState();
@@ -93,7 +93,7 @@ public sealed class SnapshotTests : IDisposable
     public void ASnapshotOfAnotherModelShapeIsRefusedWithAClearMessage()
     {
         TransformerModel model = TransformerModel.Create(s_config, seed: 4);
-        RunSnapshot snapshot = RunSnapshot.Capture(5, 5, 0, 0, 7, "hash", model, new AdamW(model.Layout), null, 0, 0, 0, 0);
+        RunSnapshot snapshot = RunSnapshot.Capture(5, 5, 0, 0, 7, "hash", model, model.CreateOptimizer(new AdamWOptions()), null, 0, 0, 0, 0);
 
         var error = Assert.Throws<InvalidOperationException>(() => snapshot.RestoreWeights(TransformerModel.Create(s_config with { ModelDim = 8 }, 4)));
 

@@ -61,6 +61,7 @@ internal static class CompareCommand
                     folder,
                     (estimator, seed) => new PrefixObserver(output, $"[{estimator} seed {seed}]"),
                     parseResult.GetValue(resume),
+                    PolicyBackends.Create(settings.Model),
                     cancellationToken);
                 EstimatorComparison.WritePlots(folder, results);
                 ComparedEstimator? baseline = results.FirstOrDefault(r => r.Estimator == parseResult.GetValue(reference));

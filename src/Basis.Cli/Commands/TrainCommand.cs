@@ -32,6 +32,11 @@ internal static class TrainCommand
                 + "Reads the folder's config.json (written when the run started) unless --config is given.",
             HelpName = "RUN",
         };
+        var backendOption = new Option<string?>("--backend")
+        {
+            Description = "What computes the policy: builtin (managed C#) or torchsharp (libtorch; needs GLIBCXX_3.4.32, docs/model-backends.md). Overrides basis.model.backend.",
+        };
+        backendOption.AcceptOnlyFromAmong("builtin", "torchsharp");
         var command = new Command(
             "train",
             "Train the built-in policy on the synthetic arithmetic task: SFT warm start (cached in the run folder), the offline value table "
@@ -40,6 +45,7 @@ internal static class TrainCommand
         command.Options.Add(configOption);
         command.Options.Add(runDirOption);
         command.Options.Add(resumeOption);
+        command.Options.Add(backendOption);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             TextWriter output = parseResult.InvocationConfiguration.Output;
@@ -68,6 +74,22 @@ internal static class TrainCommand
                 return 1;
             }
 
+            if (parseResult.GetValue(backendOption) is string backendName)
+            {
+                settings.Model.Backend = backendName;
+            }
+
+            Basis.Model.IPolicyBackend backend;
+            try
+            {
+                backend = PolicyBackends.Create(settings.Model);
+            }
+            catch (Basis.Model.Torch.PolicyBackendUnavailableException e)
+            {
+                error.WriteLine($"basis train: {e.Message}");
+                return 1;
+            }
+
             string runDir = resumeDir ?? parseResult.GetValue(runDirOption) ?? settings.Run.RunDir;
             Basis.Training.Hosting.RunLogger.Output = output;
             using OpenTelemetry.Metrics.MeterProvider? telemetry = Telemetry.OtlpMetrics.TryStart(files, error, out bool telemetryOk);
@@ -91,7 +113,7 @@ internal static class TrainCommand
                     SaveResolvedConfig(files, runDir);
                 }
 
-                RunSummary summary = await TrainingConsole.RunAsync(settings, runDir, live, output, interrupt.Token, resume: resumeDir is not null, fleet: fleet);
+                RunSummary summary = await TrainingConsole.RunAsync(settings, runDir, live, output, interrupt.Token, resume: resumeDir is not null, fleet: fleet, backend: backend);
                 PrintSummary(summary, runDir, live, output);
                 return summary.Cancelled ? 130 : 0;
             }
@@ -193,14 +215,15 @@ internal static class TrainSettingsLoader
 /// <summary>Runs a training run under a live Spectre.Console display (plain lines when output is redirected).</summary>
 internal static class TrainingConsole
 {
-    public static async Task<RunSummary> RunAsync(TrainSettings settings, string runDir, bool live, TextWriter output, CancellationToken cancellationToken, bool resume = false, Basis.Training.Policy.IRolloutFleet? fleet = null)
+    public static async Task<RunSummary> RunAsync(TrainSettings settings, string runDir, bool live, TextWriter output, CancellationToken cancellationToken, bool resume = false, Basis.Training.Policy.IRolloutFleet? fleet = null, Basis.Model.IPolicyBackend? backend = null)
     {
+        backend ??= Basis.Model.BuiltinPolicyBackend.Instance;
         // queues.csv (per-stage queue depths each step) feeds the dashboard's queue chart.
         TrainingRun? run = null;
         IReadOnlyList<Basis.Training.Graph.Monitoring.StageMetricsSnapshot> Stages() => run?.GraphMetrics ?? [];
         if (!live)
         {
-            run = new TrainingRun(settings, runDir, new Basis.Dashboard.QueueDepthObserver(new PlainObserver(output, settings.Train.Steps), runDir, Stages)) { Resume = resume, Fleet = fleet };
+            run = new TrainingRun(settings, runDir, new Basis.Dashboard.QueueDepthObserver(new PlainObserver(output, settings.Train.Steps), runDir, Stages)) { Resume = resume, Fleet = fleet, Backend = backend };
             return await run.RunAsync(cancellationToken);
         }
 
@@ -212,7 +235,7 @@ internal static class TrainingConsole
             .StartAsync(async context =>
             {
                 var observer = new Basis.Dashboard.QueueDepthObserver(new LiveObserver(context, settings.Train.Steps), runDir, Stages);
-                run = new TrainingRun(settings, runDir, observer) { Resume = resume, Fleet = fleet };
+                run = new TrainingRun(settings, runDir, observer) { Resume = resume, Fleet = fleet, Backend = backend };
                 summary = await run.RunAsync(cancellationToken);
             });
         return summary!;

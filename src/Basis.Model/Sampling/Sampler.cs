@@ -61,7 +61,7 @@ public static class Sampler
 {
 
     /// <summary>Samples one completion per prompt; row i uses seed <see cref="DeterministicRandom.DeriveSeed"/>(seed, i).</summary>
-    public static IReadOnlyList<SampledSequence> Generate(TransformerModel model, IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options, ulong seed)
+    public static IReadOnlyList<SampledSequence> Generate(IPolicyModel model, IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         var seeds = new ulong[prompts.Count];
@@ -73,7 +73,7 @@ public static class Sampler
         return Generate(model, prompts, options, seeds);
     }
 
-    public static IReadOnlyList<SampledSequence> Generate(TransformerModel model, IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options, IReadOnlyList<ulong> rowSeeds)
+    public static IReadOnlyList<SampledSequence> Generate(IPolicyModel model, IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options, IReadOnlyList<ulong> rowSeeds)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(prompts);
@@ -109,7 +109,7 @@ public static class Sampler
         }
 
         var capacity = prompts.Max(p => Math.Min(cfg.MaxSeqLen, p.Count + options.MaxNewTokens));
-        var decoder = new KvCacheDecoder(model, rows, capacity);
+        var decoder = model.CreateDecoder(rows, capacity);
         var stop = new HashSet<int>(options.StopTokens ?? []);
         var rngs = rowSeeds.Select(s => new DeterministicRandom(s)).ToArray();
         var tokens = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
@@ -249,7 +249,7 @@ public static class Sampler
 }
 
 /// <summary>Runs the model incrementally: each step appends tokens to some rows' caches and returns each row's last logits.</summary>
-internal sealed class KvCacheDecoder
+internal sealed class KvCacheDecoder : IIncrementalDecoder
 {
     private readonly TransformerModel _model;
     private readonly int _capacity;

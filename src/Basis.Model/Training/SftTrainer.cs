@@ -30,7 +30,7 @@ public static class SftTrainer
     /// <param name="stopAfterStep">Called after every optimizer step with the steps done; true ends training there (an
     /// early stop on a quality target). The learning-rate schedule still spans all the steps.</param>
     public static SftMetrics Train(
-        TransformerModel model,
+        IPolicyModel model,
         ITokenizer tokenizer,
         IReadOnlyList<SftExample> examples,
         SftOptions options,
@@ -74,13 +74,13 @@ public static class SftTrainer
         var batchesPerEpoch = (encoded.Count + options.BatchSize - 1) / options.BatchSize;
         var totalSteps = batchesPerEpoch * options.Epochs;
         var schedule = new LearningRateSchedule(options.LearningRate, Math.Min(options.WarmupSteps, totalSteps), totalSteps, options.MinLearningRate);
-        var optimizer = new AdamW(model.Layout, new AdamWOptions(WeightDecay: options.WeightDecay));
+        var optimizer = model.CreateOptimizer(new AdamWOptions(WeightDecay: options.WeightDecay));
         var rng = new DeterministicRandom(options.Seed);
         var order = Enumerable.Range(0, encoded.Count).ToArray();
         float firstLoss = float.NaN, lastLoss = float.NaN, epochMean = float.NaN;
         long answerTokens = 0;
         var step = 0;
-        ForwardPass? pass = null;
+        IScoredBatch? pass = null;
         for (var epoch = 0; epoch < options.Epochs; epoch++)
         {
             for (var i = order.Length - 1; i > 0; i--)
@@ -96,7 +96,7 @@ public static class SftTrainer
                 cancellationToken.ThrowIfCancellationRequested();
                 var chosen = order.Skip(start).Take(options.BatchSize).Select(k => encoded[k]).ToList();
                 var batch = TokenBatch.FromSequences([.. chosen.Select(c => c.Tokens)], [.. chosen.Select(c => c.AnswerStart)], tokenizer.PadId);
-                pass = model.Forward(batch, pass);
+                pass = model.Score(batch, pass);
                 var scored = batch.ScoredCount;
                 double nll = 0;
                 var dLogp = new float[batch.TokenCount];
@@ -112,9 +112,9 @@ public static class SftTrainer
                 var loss = (float)(nll / scored);
                 model.ZeroGradients();
                 model.Backward(pass, dLogp);
-                var norm = GradientClipping.ClipGlobalNorm(model.Gradients, options.MaxGradNorm);
+                var norm = model.ClipGradients(options.MaxGradNorm);
                 var lr = schedule.At(step);
-                optimizer.Step(model, lr);
+                optimizer.Step(lr);
                 step++;
                 answerTokens += scored;
                 epochLoss += nll;

@@ -31,7 +31,7 @@ public sealed class HeldOutEvaluator
 
     public int Count => _prompts.Count;
 
-    public double Accuracy(TransformerModel model)
+    public double Accuracy(IPolicyModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (_prompts.Count == 0)

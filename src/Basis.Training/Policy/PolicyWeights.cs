@@ -14,20 +14,20 @@ public sealed class PolicyWeights
 
     public int Length => _weights.Length;
 
-    public static PolicyWeights Capture(TransformerModel model)
+    public static PolicyWeights Capture(IPolicyModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return new PolicyWeights((float[])model.Weights.Clone());
+        return new PolicyWeights(model.ExportWeights());
     }
 
-    public void CopyTo(TransformerModel replica)
+    public void CopyTo(IPolicyModel replica)
     {
         ArgumentNullException.ThrowIfNull(replica);
-        if (replica.Weights.Length != _weights.Length)
+        if (replica.Layout.TotalLength != _weights.Length)
         {
-            throw new InvalidOperationException($"replica has {replica.Weights.Length} parameters, the published weights {_weights.Length}.");
+            throw new InvalidOperationException($"replica has {replica.Layout.TotalLength} parameters, the published weights {_weights.Length}.");
         }
 
-        _weights.CopyTo(replica.Weights, 0);
+        replica.WriteWeights(_weights);
     }
 }

@@ -8,11 +8,11 @@ namespace Basis.Training.Policy;
 /// <summary>Samples completions of task prompts from the built-in policy (offline table, evaluation).</summary>
 public sealed class TransformerCompletionSampler : ICompletionSampler
 {
-    private readonly TransformerModel _model;
+    private readonly IPolicyModel _model;
     private readonly PolicyText _text;
     private readonly SamplingOptions _sampling;
 
-    public TransformerCompletionSampler(TransformerModel model, PolicyText text, SamplingOptions sampling)
+    public TransformerCompletionSampler(IPolicyModel model, PolicyText text, SamplingOptions sampling)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(text);

@@ -6,13 +6,13 @@ using Basis.Training.Hosting;
 namespace Basis.Training.Policy;
 
 /// <summary>
-/// A rollout generator backed by a replica of the built-in transformer. Before sampling a chunk of
+/// A rollout generator backed by a replica of the policy (any backend). Before sampling a chunk of
 /// step s it makes sure its replica is at a version the staleness bound allows (at least s - k),
 /// loading the learner's latest published weights when it is not.
 /// </summary>
 public sealed class TransformerGenerator : IRolloutWorker
 {
-    private readonly TransformerModel _replica;
+    private readonly IPolicyModel _replica;
     private readonly PolicyText _text;
     private readonly WeightBoard<PolicyWeights> _board;
     private readonly SamplingOptions _sampling;
@@ -21,7 +21,7 @@ public sealed class TransformerGenerator : IRolloutWorker
     private long _version = -1;
 
     /// <param name="lowPriority">Sample at the lowest OS priority (on the generator's own dispatcher thread), on the cycles the learner leaves idle.</param>
-    public TransformerGenerator(TransformerModel replica, PolicyText text, WeightBoard<PolicyWeights> board, SamplingOptions sampling, int staleness, bool lowPriority = false)
+    public TransformerGenerator(IPolicyModel replica, PolicyText text, WeightBoard<PolicyWeights> board, SamplingOptions sampling, int staleness, bool lowPriority = false)
     {
         ArgumentNullException.ThrowIfNull(replica);
         ArgumentNullException.ThrowIfNull(text);

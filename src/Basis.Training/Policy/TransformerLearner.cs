@@ -57,19 +57,19 @@ public sealed record LearnerStepMetrics(
 /// </summary>
 public sealed class TransformerLearner : IPolicyLearner
 {
-    private readonly TransformerModel _model;
-    private readonly AdamW _optimizer;
+    private readonly IPolicyModel _model;
+    private readonly IPolicyOptimizer _optimizer;
     private readonly PolicyLossFunction _loss;
     private readonly LearningRateSchedule _schedule;
     private readonly LearnerOptions _options;
     private readonly int _padId;
     private readonly WeightBoard<PolicyWeights>? _board;
-    private readonly TransformerModel? _reference;
+    private readonly IPolicyModel? _reference;
     private readonly LearnerShards? _shards;
 
     /// <param name="board">Where each new version is published for the generators; null when nothing samples.</param>
     /// <param name="reference">The frozen policy of the k3 KL term (the warm start); required when the loss has a KL coefficient.</param>
-    public TransformerLearner(TransformerModel model, int padId, LearnerOptions options, WeightBoard<PolicyWeights>? board = null, long version = 0, AdamW? optimizer = null, TransformerModel? reference = null)
+    public TransformerLearner(IPolicyModel model, int padId, LearnerOptions options, WeightBoard<PolicyWeights>? board = null, long version = 0, IPolicyOptimizer? optimizer = null, IPolicyModel? reference = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -81,20 +81,20 @@ public sealed class TransformerLearner : IPolicyLearner
         ArgumentOutOfRangeException.ThrowIfNegative(options.Shards);
         _reference = options.Loss.KlCoefficient > 0 ? reference : null;
         _model = model;
-        _shards = options.Shards > 0 ? new LearnerShards(model, options.Shards) : null;
+        _shards = options.Shards > 0 ? new LearnerShards(model as TransformerModel ?? throw new ArgumentException("learner shards replicate the built-in model; the other backends parallelise inside their kernels.", nameof(options)), options.Shards) : null;
         _padId = padId;
         _options = options;
         _loss = new PolicyLossFunction(options.Loss);
-        _optimizer = optimizer ?? new AdamW(model.Layout, new AdamWOptions(WeightDecay: options.WeightDecay));
+        _optimizer = optimizer ?? model.CreateOptimizer(new AdamWOptions(WeightDecay: options.WeightDecay));
         _schedule = new LearningRateSchedule(options.LearningRate, options.WarmupSteps, Math.Max(options.TotalSteps, options.WarmupSteps + 1), options.MinLearningRate);
         Version = version;
         _board = board;
         _board?.Publish(version, Snapshot());
     }
 
-    public TransformerModel Model => _model;
+    public IPolicyModel Model => _model;
 
-    public AdamW Optimizer => _optimizer;
+    public IPolicyOptimizer Optimizer => _optimizer;
 
     /// <summary>The version of the current weights: the number of updates applied since the start.</summary>
     public long Version { get; private set; }
@@ -195,8 +195,8 @@ public sealed class TransformerLearner : IPolicyLearner
             }
         }
 
-        ForwardPass[] passes = _shards is null ? [_model.Forward(batches[0])] : _shards.Forward(_model, batches);
-        float[][]? referenceLogp = _reference is null ? null : [.. batches.Select(b => _reference.Forward(b).TokenLogp)];
+        IScoredBatch[] passes = _shards is null ? [_model.Score(batches[0])] : _shards.Forward((TransformerModel)_model, batches);
+        float[][]? referenceLogp = _reference is null ? null : [.. batches.Select(b => _reference.Score(b).TokenLogp)];
 
         // Gather the scored positions row by row: they are exactly the completion tokens, in order.
         int total = offsets[^1];
@@ -209,7 +209,7 @@ public sealed class TransformerLearner : IPolicyLearner
         for (int k = 0; k < rows.Count; k++)
         {
             Rollout rollout = batch.Rollouts[rows[k]].Rollout;
-            ForwardPass pass = passes[shardOf[k]];
+            IScoredBatch pass = passes[shardOf[k]];
             int row = rowIn[k] * batches[shardOf[k]].SeqLen;
             for (int j = 0; j < rollout.CompletionTokens.Length; j++)
             {
@@ -255,11 +255,11 @@ public sealed class TransformerLearner : IPolicyLearner
         }
         else
         {
-            _shards.Backward(_model, passes, dLogp);
+            _shards.Backward((TransformerModel)_model, [.. passes.Cast<ForwardPass>()], dLogp);
         }
 
-        float norm = GradientClipping.ClipGlobalNorm(_model.Gradients, _options.MaxGradNorm);
-        _optimizer.Step(_model, learningRate);
+        float norm = _model.ClipGradients(_options.MaxGradNorm);
+        _optimizer.Step(learningRate);
         return new MinibatchResult(result, norm, entropy, maxGap, total);
     }
 

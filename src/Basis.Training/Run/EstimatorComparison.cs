@@ -1,3 +1,4 @@
+using Basis.Model;
 using Basis.Training.Reporting;
 
 namespace Basis.Training.Run;
@@ -58,9 +59,11 @@ public static class EstimatorComparison
         string folder,
         Func<string, ulong, ITrainingObserver> observerFor,
         bool resume,
+        IPolicyBackend backend,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(estimators);
         ArgumentOutOfRangeException.ThrowIfLessThan(seeds, 1);
         if (estimators.Count == 0)
@@ -99,7 +102,7 @@ public static class EstimatorComparison
                     Train = Copy(settings.Train, t => t.Steps = steps),
                 };
                 // Resuming continues each run from its journal: a finished run is read back, a stopped one continues, a missing one starts.
-                var training = new TrainingRun(run, runDir, observerFor(estimator, seed)) { Resume = resume };
+                var training = new TrainingRun(run, runDir, observerFor(estimator, seed)) { Resume = resume, Backend = backend };
                 RunSummary summary = await training.RunAsync(cancellationToken).ConfigureAwait(false);
                 if (!summary.Cancelled && summary.Steps != steps)
                 {

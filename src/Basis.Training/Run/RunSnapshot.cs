@@ -52,8 +52,8 @@ public sealed record RunSnapshot(
         long learnerSequence,
         ulong seed,
         string policyHash,
-        TransformerModel model,
-        AdamW optimizer,
+        IPolicyModel model,
+        IPolicyOptimizer optimizer,
         string? estimatorState,
         long rollouts,
         long tokens,
@@ -70,7 +70,7 @@ public sealed record RunSnapshot(
             learnerSequence,
             seed,
             policyHash,
-            ToBytes(model.Weights),
+            ToBytes(model.ExportWeights()),
             ToBytes(adam.FirstMoment),
             ToBytes(adam.SecondMoment),
             adam.StepCount,
@@ -83,21 +83,21 @@ public sealed record RunSnapshot(
 
     /// <summary>Loads the weights into <paramref name="model"/> (before the learner publishes them).</summary>
     /// <exception cref="InvalidOperationException">The snapshot holds another number of weights.</exception>
-    public void RestoreWeights(TransformerModel model)
+    public void RestoreWeights(IPolicyModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
         float[] weights = ToFloats(Weights);
-        if (weights.Length != model.Weights.Length)
+        if (weights.Length != model.Layout.TotalLength)
         {
-            throw new InvalidOperationException($"the snapshot at step {NextStep - 1} holds {weights.Length} weights; the configured model has {model.Weights.Length}.");
+            throw new InvalidOperationException($"the snapshot at step {NextStep - 1} holds {weights.Length} weights; the configured model has {model.Layout.TotalLength}.");
         }
 
-        weights.CopyTo(model.Weights, 0);
+        model.WriteWeights(weights);
     }
 
     /// <summary>Loads AdamW's moments and step count and the estimator's state.</summary>
     /// <exception cref="InvalidOperationException">The snapshot does not fit this optimizer or estimator.</exception>
-    public void RestoreState(AdamW optimizer, IAdvantageEstimator estimator)
+    public void RestoreState(IPolicyOptimizer optimizer, IAdvantageEstimator estimator)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(estimator);

@@ -47,6 +47,14 @@ public sealed class ModelSettings
 
     [Range(1e-6, 1.0)]
     public double InitStd { get; set; } = 0.02;
+
+    /// <summary>What computes the policy: the managed C# transformer or libtorch through TorchSharp (docs/model-backends.md).</summary>
+    [RegularExpression("builtin|torchsharp", ErrorMessage = "must be builtin or torchsharp")]
+    public string Backend { get; set; } = "builtin";
+
+    /// <summary>Where the torchsharp backend computes (the built-in backend is always on the CPU).</summary>
+    [RegularExpression("cpu|cuda", ErrorMessage = "must be cpu or cuda")]
+    public string Device { get; set; } = "cpu";
 }
 
 /// <summary><c>basis.sft</c></summary>

@@ -110,6 +110,9 @@ public sealed class TrainingRun
     /// <summary>Where rollouts are generated when not in this process (the PostgreSQL cluster); null = local generators.</summary>
     public IRolloutFleet? Fleet { get; init; }
 
+    /// <summary>What computes the policy (<c>basis.model.backend</c>): the built-in transformer unless the caller picks another.</summary>
+    public IPolicyBackend Backend { get; init; } = BuiltinPolicyBackend.Instance;
+
     public IReadOnlyList<StageMetricsSnapshot> GraphMetrics => _graph?.Metrics ?? [];
 
     /// <summary>The rows of metrics.csv once the run has started RL (the evaluation before RL first).</summary>
@@ -134,7 +137,7 @@ public sealed class TrainingRun
 
         // 1. SFT warm start, cached by everything that determines it.
         var phase = Stopwatch.StartNew();
-        (TransformerModel model, int sftSteps) = WarmStart(tasks, tokenizer, text, verifiers, threads, cancellationToken);
+        (IPolicyModel model, int sftSteps) = WarmStart(tasks, tokenizer, text, verifiers, threads, cancellationToken);
         double sftSeconds = phase.Elapsed.TotalSeconds;
 
         var evaluator = new HeldOutEvaluator(tasks.Eval, verifiers, text, EvaluationSampling, seed ^ 0xE7A1);
@@ -181,7 +184,7 @@ public sealed class TrainingRun
 
         RunSnapshot? snapshot = resume?.Snapshot;
         // The KL term's reference is the warm start, frozen before a resumed run's weights are restored.
-        TransformerModel? reference = _settings.Train.KlCoefficient > 0 ? model.Clone() : null;
+        IPolicyModel? reference = _settings.Train.KlCoefficient > 0 ? model.ClonePolicy() : null;
         if (reference is not null)
         {
             reference.Threads = learnerThreads;
@@ -347,7 +350,7 @@ public sealed class TrainingRun
                     return Fleet.CreateWorker(i);
                 }
 
-                TransformerModel replica = model.Clone();
+                IPolicyModel replica = model.ClonePolicy();
                 replica.Threads = generatorThreads;
                 return ChaosInjection.Worker(new TransformerGenerator(replica, text, board, sampling, staleness, lowPriority), _settings.Chaos);
             },
@@ -449,7 +452,7 @@ public sealed class TrainingRun
     // Held-out evaluations and the SFT probe sample alike.
     private SamplingOptions EvaluationSampling => new((float)_settings.Train.EvalTemperature, MaxNewTokens: _settings.Train.MaxNewTokens);
 
-    private (TransformerModel Model, int SftSteps) WarmStart(
+    private (IPolicyModel Model, int SftSteps) WarmStart(
         ArithmeticTaskSet tasks, CharTokenizer tokenizer, PolicyText text, VerifierRegistry verifiers, int threads, CancellationToken cancellationToken)
     {
         var config = new TransformerConfig(tokenizer.VocabSize, _settings.Model.DModel, _settings.Model.Layers, _settings.Model.Heads, _settings.Model.FfDim, _settings.Model.Context, _settings.Model.TiedHead);
@@ -460,22 +463,28 @@ public sealed class TrainingRun
         // The early-stop probe samples at the evaluation's settings, so they decide where SFT stops too.
         var probe = new { _settings.Train.EvalTemperature, _settings.Train.MaxNewTokens };
         string key = CacheKey(JsonSerializer.Serialize(new { architecture, _settings.Sft, probe, _settings.Task, _settings.Run.Seed, Alphabet }, RunJson.Options));
+        if (Backend is not BuiltinPolicyBackend)
+        {
+            // Another backend rounds differently, so its warm start is its own (the built-in key stays as it was).
+            key = CacheKey($"{key}|{Backend.Name}");
+        }
+
         string path = Path.Combine(_runDir, "sft.safetensors");
         if (File.Exists(path))
         {
             using FileStream stream = File.OpenRead(path);
-            TransformerModel cached = ModelCheckpoint.Load(stream, path);
+            IPolicyModel cached = Backend.Load(stream, path);
             IReadOnlyDictionary<string, string> metadata = ReadMetadata(path);
             if (metadata.GetValueOrDefault("sft_cache_key") == key)
             {
                 cached.Threads = threads;
                 int steps = int.TryParse(metadata.GetValueOrDefault("sft_steps"), CultureInfo.InvariantCulture, out int n) ? n : _settings.Sft.Steps;
-                _observer.Phase("sft", $"reusing the cached warm start {path} ({steps} steps)");
+                _observer.Phase("sft", $"reusing the cached warm start {path} ({steps} steps) on the {Backend.Name} backend");
                 return (cached, steps);
             }
         }
 
-        TransformerModel model = TransformerModel.Create(config, _settings.Run.Seed ^ 0x5F7, (float)_settings.Model.InitStd);
+        IPolicyModel model = Backend.Create(config, _settings.Run.Seed ^ 0x5F7, (float)_settings.Model.InitStd);
         model.Threads = threads;
         if (!_settings.Sft.Enabled)
         {
@@ -496,7 +505,7 @@ public sealed class TrainingRun
         string target = sft.TargetAccuracy > 0
             ? string.Create(CultureInfo.InvariantCulture, $"up to {sft.Steps} steps, stopping once pass@1 on {sft.ProbeSize} training prompts reaches {sft.TargetAccuracy:P0}")
             : $"{sft.Steps} steps";
-        _observer.Phase("sft", $"{target}, batches of {sft.BatchSize} pairs, {model.Layout.TotalLength:N0} parameters");
+        _observer.Phase("sft", $"{target}, batches of {sft.BatchSize} pairs, {model.Layout.TotalLength:N0} parameters on the {Backend.Name} backend");
         var progress = new SynchronousProgress<SftProgress>(_observer.Sft);
         HeldOutEvaluator? prober = sft.TargetAccuracy > 0 ? CreateSftProbe(tasks, text, verifiers) : null;
         SftMetrics done = SftTrainer.Train(
@@ -532,7 +541,7 @@ public sealed class TrainingRun
         return new HeldOutEvaluator(prompts, verifiers, text, EvaluationSampling, _settings.Run.Seed ^ 0x9B0C);
     }
 
-    private bool ReachedTarget(TransformerModel model, HeldOutEvaluator probe, int step)
+    private bool ReachedTarget(IPolicyModel model, HeldOutEvaluator probe, int step)
     {
         if (step % _settings.Sft.CheckEvery != 0 || step >= _settings.Sft.Steps)
         {
@@ -545,7 +554,7 @@ public sealed class TrainingRun
         return reached;
     }
 
-    private OfflineValueTable BuildOfflineTable(ArithmeticTaskSet tasks, TransformerModel model, PolicyText text, VerifierRegistry verifiers, CancellationToken cancellationToken)
+    private OfflineValueTable BuildOfflineTable(ArithmeticTaskSet tasks, IPolicyModel model, PolicyText text, VerifierRegistry verifiers, CancellationToken cancellationToken)
     {
         string policyHash = model.ComputeHash();
         string path = Path.Combine(_runDir, "offline-table.jsonl");
@@ -636,7 +645,7 @@ public sealed class TrainingRun
         },
     };
 
-    private static void SaveCheckpoint(TransformerModel model, string path, long version, Dictionary<string, string>? metadata = null)
+    private static void SaveCheckpoint(IPolicyModel model, string path, long version, Dictionary<string, string>? metadata = null)
     {
         metadata ??= new Dictionary<string, string>();
         metadata["policy_version"] = version.ToString(CultureInfo.InvariantCulture);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Basis.Cluster.Hosting;
 using Basis.Hocon;
 using Basis.Hocon.Configuration;
 using Basis.Model.Checkpoints;
@@ -56,11 +57,11 @@ internal static class TrainCommand
                 : resumeDir is not null && File.Exists(savedConfig) ? [savedConfig]
                 : [DefaultConfig];
             TrainSettings settings;
-            Basis.Cluster.Learner.ClusterFleet? fleet;
+            LearnerNode? fleet;
             try
             {
                 settings = TrainSettingsLoader.Load(files);
-                fleet = Basis.Cluster.Learner.ClusterFleet.FromConfig(files, settings.Graph.ChunkSize, output);
+                fleet = LearnerNode.FromConfig(files, settings.Graph.ChunkSize, output);
             }
             catch (Exception e) when (e is HoconException or HoconOptionsException or ArgumentException or FileNotFoundException)
             {
@@ -90,7 +91,7 @@ internal static class TrainCommand
                     SaveResolvedConfig(files, runDir);
                 }
 
-                RunSummary summary = await TrainingConsole.RunAsync(settings, runDir, live, output, interrupt.Token, resume: resumeDir is not null, fleet: fleet);
+                RunSummary summary = await TrainingConsole.RunAsync(settings, runDir, live, output, interrupt.Token, resume: resumeDir is not null, fleet: fleet?.Fleet);
                 PrintSummary(summary, runDir, live, output);
                 return summary.Cancelled ? 130 : 0;
             }

@@ -15,7 +15,7 @@ internal static class AkkaTestConfig
 
     public static string Node(int port, int learnerPort, string? certificate) => $$"""
         akka {
-          loglevel = INFO
+          loglevel = WARNING
           actor.provider = cluster
           remote.dot-netty.tcp {
             hostname = "127.0.0.1"

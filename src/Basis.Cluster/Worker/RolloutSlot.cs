@@ -41,6 +41,7 @@ internal sealed class RolloutSlot : ReceiveActor, IWithTimers
         });
         Receive<AskAgain>(_ => _dispatcher?.Tell(new RequestWork(_slot), Self));
         ReceiveAsync<WorkAssignment>(OnAssignmentAsync);
+        Receive<Finished>(_ => AskForWork());
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -60,15 +61,17 @@ internal sealed class RolloutSlot : ReceiveActor, IWithTimers
         Timers.StartPeriodicTimer(nameof(AskAgain), AskAgain.Instance, s_askAgain);
     }
 
+    // The mailbox waits while this runs; what needs the actor's context is done before the first await or in Finished.
     private async Task OnAssignmentAsync(WorkAssignment assignment)
     {
         // Stale AskAgain messages of a cancelled timer are discarded: a busy slot asks for nothing.
         Timers.Cancel(nameof(AskAgain));
         IActorRef dispatcher = Sender;
+        IActorRef self = Self;
         long started = Stopwatch.GetTimestamp();
         try
         {
-            SessionRuntime session = await _sessions.GetAsync(assignment.SessionId, dispatcher, _weights!, _stop.Token).ConfigureAwait(false);
+            SessionRuntime session = await _sessions.GetAsync(assignment.SessionId, dispatcher, _weights!, _stop.Token);
             if (await session.EnsureVersionAsync(assignment.MinVersion, _stop.Token).ConfigureAwait(false))
             {
                 _log.WriteLine($"[worker] {_nodeId}: policy version {session.Version}");
@@ -78,15 +81,15 @@ internal sealed class RolloutSlot : ReceiveActor, IWithTimers
                 .Select(i => new WorkItem(assignment.Step, i.Slot, i.GroupIndex, new TaskPrompt(i.PromptId, i.Prompt, Gold: string.Empty, Difficulty: string.Empty, Verifier: string.Empty), Offline: null, i.Seed))
                 .ToArray();
             IRolloutWorker generator = session.Generator(_slot);
-            IReadOnlyList<Rollout> rollouts = await Task.Run(() => generator.GenerateAsync(new WorkChunk(assignment.Step, items), _stop.Token).AsTask(), _stop.Token).ConfigureAwait(false);
+            IReadOnlyList<Rollout> rollouts = await Task.Run(() => generator.GenerateAsync(new WorkChunk(assignment.Step, items), _stop.Token).AsTask(), _stop.Token);
             TimeSpan remaining = _settings.Worker.Latency - Stopwatch.GetElapsedTime(started);
             if (remaining > TimeSpan.Zero)
             {
-                await Task.Delay(remaining, _stop.Token).ConfigureAwait(false);
+                await Task.Delay(remaining, _stop.Token);
             }
 
             var results = rollouts.Select(r => new RolloutResult(r.Completion, r.PromptTokens, r.CompletionTokens, r.BehaviourLogProbs, r.PolicyVersion)).ToArray();
-            dispatcher.Tell(new WorkDone(assignment.WorkId, assignment.Attempt, results), Self);
+            dispatcher.Tell(new WorkDone(assignment.WorkId, assignment.Attempt, results), self);
             _counters.Add(results.Length);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -96,10 +99,10 @@ internal sealed class RolloutSlot : ReceiveActor, IWithTimers
         catch (Exception e)
         {
             _log.WriteLine($"[worker] {_nodeId}: chunk {assignment.WorkId} (step {assignment.Step}) failed: {e.GetType().Name}: {e.Message}");
-            dispatcher.Tell(new WorkFailed(assignment.WorkId, assignment.Attempt, $"{e.GetType().Name}: {e.Message}"), Self);
+            dispatcher.Tell(new WorkFailed(assignment.WorkId, assignment.Attempt, $"{e.GetType().Name}: {e.Message}"), self);
         }
 
-        AskForWork();
+        self.Tell(Finished.Instance);
     }
 
     /// <summary>The learner is up: where its dispatcher and weight server live.</summary>
@@ -108,6 +111,11 @@ internal sealed class RolloutSlot : ReceiveActor, IWithTimers
     private sealed class AskAgain
     {
         public static readonly AskAgain Instance = new();
+    }
+
+    private sealed class Finished
+    {
+        public static readonly Finished Instance = new();
     }
 }
 

@@ -1,8 +1,8 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
+using Basis.Cluster.Membership;
 using Basis.Cluster.Protocol;
-using Basis.Tasks;
 using Basis.Training.Graph;
 
 namespace Basis.Cluster.Learner;
@@ -25,6 +25,7 @@ internal sealed class RolloutDispatcher : ReceiveActor
     private readonly LinkedList<long> _queue = new();
     private readonly LinkedList<IActorRef> _idle = new();
     private readonly ILoggingAdapter _akkaLog = Context.GetLogger();
+    private readonly Akka.Cluster.Cluster? _cluster;
 
     public RolloutDispatcher(SessionInfo session, int maxAttempts, TextWriter log, bool watchCluster)
     {
@@ -33,7 +34,8 @@ internal sealed class RolloutDispatcher : ReceiveActor
         _log = log;
         if (watchCluster)
         {
-            Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.MemberRemoved));
+            _cluster = Akka.Cluster.Cluster.Get(Context.System);
+            _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.MemberRemoved));
         }
 
         Receive<Submit>(OnSubmit);
@@ -42,9 +44,9 @@ internal sealed class RolloutDispatcher : ReceiveActor
         Receive<WorkDone>(OnDone);
         Receive<WorkFailed>(OnFailed);
         Receive<GetSession>(g => Sender.Tell(g.SessionId == _session.SessionId ? _session : new WeightsUnavailable(g.SessionId, -1, $"session {g.SessionId:N} is not this learner's ({_session.SessionId:N})")));
-        Receive<NodeLost>(n => OnNodeLost(n.Address, n.Reason));
-        Receive<ClusterEvent.UnreachableMember>(u => OnNodeLost(u.Member.Address, "unreachable"));
-        Receive<ClusterEvent.MemberRemoved>(r => OnNodeLost(r.Member.Address, "removed from the cluster"));
+        Receive<NodeLost>(n => OnNodeLost(n.Address, n.Address.ToString(), n.Reason));
+        Receive<ClusterEvent.UnreachableMember>(u => OnNodeLost(u.Member.Address, NodeNames.Of(u.Member.Roles, u.Member.Address.ToString()), "unreachable"));
+        Receive<ClusterEvent.MemberRemoved>(r => OnNodeLost(r.Member.Address, NodeNames.Of(r.Member.Roles, r.Member.Address.ToString()), "removed from the cluster"));
         Receive<ClusterEvent.IMemberEvent>(_ => { });
         Receive<GetStats>(_ => Sender.Tell(new DispatcherStats(_queue.Count, _work.Values.Count(w => w.Owner is not null), _idle.Count, DroppedResults)));
     }
@@ -57,10 +59,7 @@ internal sealed class RolloutDispatcher : ReceiveActor
 
     protected override void PostStop()
     {
-        if (Context.System.HasExtension<Akka.Cluster.Cluster>())
-        {
-            Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
-        }
+        _cluster?.Unsubscribe(Self);
 
         foreach (Work work in _work.Values)
         {
@@ -77,6 +76,13 @@ internal sealed class RolloutDispatcher : ReceiveActor
 
     private void OnRequest(IActorRef slot)
     {
+        // Only members that are up get work: a node of another cluster (one that still belongs to a learner's
+        // earlier incarnation at this address) would take chunks whose loss this cluster could never notice.
+        if (_cluster is not null && !_cluster.State.Members.Any(m => m.Status == MemberStatus.Up && m.Address.Equals(slot.Path.Address)))
+        {
+            return;
+        }
+
         if (!_idle.Contains(slot))
         {
             _idle.AddLast(slot);
@@ -142,7 +148,7 @@ internal sealed class RolloutDispatcher : ReceiveActor
         Requeue(work);
     }
 
-    private void OnNodeLost(Address address, string reason)
+    private void OnNodeLost(Address address, string name, string reason)
     {
         for (LinkedListNode<IActorRef>? slot = _idle.First; slot is not null;)
         {
@@ -158,13 +164,13 @@ internal sealed class RolloutDispatcher : ReceiveActor
         var lost = _work.Values.Where(w => w.Owner is not null && w.Owner.Path.Address.Equals(address)).OrderByDescending(w => w.Submit.WorkId).ToList();
         foreach (Work work in lost)
         {
-            work.LastError ??= $"node {address} was {reason} while it held the chunk";
+            work.LastError ??= $"node {name} ({address}) was {reason} while it held the chunk";
             Requeue(work);
         }
 
         if (lost.Count > 0)
         {
-            _log.WriteLine($"[cluster] node {address} is {reason}: {lost.Count} chunk{(lost.Count == 1 ? string.Empty : "s")} ({lost.Sum(w => w.Submit.Chunk.Items.Count)} rollouts) handed to other nodes");
+            _log.WriteLine($"[cluster] node {name} is {reason}: {lost.Count} chunk{(lost.Count == 1 ? string.Empty : "s")} ({lost.Sum(w => w.Submit.Chunk.Items.Count)} rollouts) handed to other nodes");
         }
 
         Dispatch();

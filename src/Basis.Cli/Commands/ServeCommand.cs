@@ -11,8 +11,8 @@ internal static class ServeCommand
     public static Command Create()
     {
         var run = new Argument<string>("RUN") { Description = "The run folder (it holds journal.db, metrics.csv and, once the run ends, summary.json)." };
-        var port = new Option<int>("--port") { Description = "The port to listen on (0 picks a free one).", DefaultValueFactory = _ => DashboardOptions.DefaultPort };
-        var host = new Option<string>("--host") { Description = "The address to listen on; the default keeps the dashboard off the network.", DefaultValueFactory = _ => DashboardOptions.DefaultHost };
+        var port = new Option<int>("--port") { Description = "The port to serve on (0 picks a free one).", DefaultValueFactory = _ => DashboardOptions.DefaultPort };
+        var host = new Option<string>("--host") { Description = "The address to serve on; the default keeps the dashboard off the network.", DefaultValueFactory = _ => DashboardOptions.DefaultHost };
         var journal = new Option<string?>("--journal-connection")
         {
             Description = "Read the journal from this PostgreSQL connection string instead of RUN/journal.db (a run with basis.journal.provider = postgres).",

@@ -98,7 +98,7 @@ public sealed class TrainingRun
     /// </summary>
     public bool Resume { get; init; }
 
-    /// <summary>Where rollouts are generated when not in this process (the PostgreSQL cluster); null = local generators.</summary>
+    /// <summary>Where rollouts are generated when not in this process (the Akka cluster); null = local generators.</summary>
     public IRolloutFleet? Fleet { get; init; }
 
     public IReadOnlyList<StageMetricsSnapshot> GraphMetrics => _graph?.Metrics ?? [];

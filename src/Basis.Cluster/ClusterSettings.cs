@@ -26,7 +26,7 @@ public sealed class ClusterSettings
     [Range(1, 1_000_000)]
     public int MaxOutstanding { get; set; } = 256;
 
-    /// <summary>Assignments a chunk gets (a generation error or a lost node each use one) before it fails the run.</summary>
+    /// <summary>Generation errors a chunk may meet before it fails the run (a lost node does not count: the chunk was not at fault).</summary>
     [Range(1, 1000)]
     public int MaxAttempts { get; set; } = 5;
 

@@ -145,6 +145,13 @@ internal sealed class RolloutDispatcher : ReceiveActor
         }
 
         work.LastError = $"{failed.Error} (node {Sender.Path.Address})";
+        work.Failures++;
+        if (work.Failures >= _maxAttempts)
+        {
+            Fail(work, $"chunk {work.Submit.WorkId} (step {work.Submit.Chunk.Step}, slots {string.Join(',', work.Submit.Chunk.Items.Select(i => i.Slot))}) failed {work.Failures} attempts without a result (basis.cluster.max-attempts); last error: {work.LastError}");
+            return;
+        }
+
         Requeue(work);
     }
 
@@ -164,7 +171,6 @@ internal sealed class RolloutDispatcher : ReceiveActor
         var lost = _work.Values.Where(w => w.Owner is not null && w.Owner.Path.Address.Equals(address)).OrderByDescending(w => w.Submit.WorkId).ToList();
         foreach (Work work in lost)
         {
-            work.LastError ??= $"node {name} ({address}) was {reason} while it held the chunk";
             Requeue(work);
         }
 
@@ -177,15 +183,11 @@ internal sealed class RolloutDispatcher : ReceiveActor
     }
 
     // Back to the front: the oldest work finishes first, so a step's batch is not held up by a lost node longer than needed.
+    // A lost node does not count against max-attempts: nodes come and go (a partition, the split brain resolver) and the
+    // work itself was not at fault.
     private void Requeue(Work work)
     {
         work.Owner = null;
-        if (work.Attempt >= _maxAttempts)
-        {
-            Fail(work, $"chunk {work.Submit.WorkId} (step {work.Submit.Chunk.Step}, slots {string.Join(',', work.Submit.Chunk.Items.Select(i => i.Slot))}) failed {work.Attempt} attempts without a result (basis.cluster.max-attempts); last error: {work.LastError}");
-            return;
-        }
-
         _queue.AddFirst(work.Submit.WorkId);
         Dispatch();
     }
@@ -230,7 +232,11 @@ internal sealed class RolloutDispatcher : ReceiveActor
 
         public IActorRef ReplyTo { get; } = replyTo;
 
+        /// <summary>Assignments so far; the current one is the only one whose result counts.</summary>
         public int Attempt { get; set; }
+
+        /// <summary>Assignments that ended in a generation error (max-attempts counts these).</summary>
+        public int Failures { get; set; }
 
         public IActorRef? Owner { get; set; }
 

@@ -117,6 +117,28 @@ public sealed class RolloutDispatcherTests : TestKit
     }
 
     [Fact]
+    public void Lost_nodes_do_not_count_against_max_attempts()
+    {
+        IActorRef dispatcher = Dispatcher(maxAttempts: 1);
+        var proxy = CreateTestProbe();
+        dispatcher.Tell(new RolloutDispatcher.Submit(3, 0, Chunk(1, 2)), proxy.Ref);
+
+        for (int attempt = 1; attempt <= 3; attempt++)
+        {
+            var slot = CreateTestProbe();
+            dispatcher.Tell(new RequestWork(0), slot.Ref);
+            Assert.Equal(attempt, slot.ExpectMsg<WorkAssignment>().Attempt);
+            dispatcher.Tell(new RolloutDispatcher.NodeLost(slot.Ref.Path.Address, "unreachable"));
+        }
+
+        var last = CreateTestProbe();
+        dispatcher.Tell(new RequestWork(0), last.Ref);
+        WorkAssignment fourth = last.ExpectMsg<WorkAssignment>();
+        dispatcher.Tell(new WorkDone(3, fourth.Attempt, Results(1, "done")), last.Ref);
+        Assert.Equal("done", proxy.ExpectMsg<RolloutDispatcher.ChunkDone>().Rollouts.Single().Completion);
+    }
+
+    [Fact]
     public void A_cancelled_chunk_is_not_handed_out()
     {
         IActorRef dispatcher = Dispatcher();

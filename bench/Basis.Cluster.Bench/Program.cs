@@ -1,49 +1,44 @@
 using System.Diagnostics;
 using System.Globalization;
-using Basis.Cluster;
-using Basis.Cluster.Learner;
+using Akka.Actor;
+using Akka.Cluster;
+using Basis.Cluster.Hosting;
 using Basis.Model;
 using Basis.Model.Sampling;
 using Basis.Tasks;
 using Basis.Training.Graph;
 using Basis.Training.Policy;
-using Npgsql;
 
 namespace Basis.Cluster.Bench;
 
 /// <summary>
-/// Scaling of the leased work queue: N real `basis worker` processes with the fixed-latency
-/// generator (so the host's cores are not what is measured) serve an in-process learner's proxies,
-/// which keep max-outstanding items enqueued; throughput is items per second over a fixed window.
+/// Scaling of the Akka cluster's work pulling: N real `basis worker` processes with the fixed-latency
+/// generator (so the host's cores are not what is measured) join an in-process learner node over
+/// TLS and serve its proxies, which keep max-outstanding rollouts out; throughput is rollouts per
+/// second over a fixed window. Every node runs hocon/cluster.conf with a throwaway certificate.
 /// Usage: dotnet run --project bench/Basis.Cluster.Bench -c Release -- [--workers 1,2,4,8] [--latency-ms 1000]
-///        [--claim-batch 16] [--seconds 12] [--pg CONNECTION] (default: $BASIS_TEST_POSTGRES)
-/// BASIS_BENCH_VERBOSE=1 also prints the queue depth each second (a full queue means the workers are the limit).
+///        [--chunk 16] [--seconds 12]
+/// BASIS_BENCH_VERBOSE=1 also prints the dispatcher's queue each second (work queued means the rollout nodes are the limit).
 /// </summary>
 public static class Program
 {
-    private const string Secret = "bench-cluster-secret";
+    private const string Password = "bench-certificate-password";
 
     public static async Task<int> Main(string[] args)
     {
         int[] workers = Option(args, "--workers", "1,2,4,8").Split(',').Select(int.Parse).ToArray();
         int latencyMs = int.Parse(Option(args, "--latency-ms", "1000"), CultureInfo.InvariantCulture);
-        int claimBatch = int.Parse(Option(args, "--claim-batch", "16"), CultureInfo.InvariantCulture);
+        int chunk = int.Parse(Option(args, "--chunk", "16"), CultureInfo.InvariantCulture);
         double seconds = double.Parse(Option(args, "--seconds", "12"), CultureInfo.InvariantCulture);
-        string? server = Option(args, "--pg", Environment.GetEnvironmentVariable("BASIS_TEST_POSTGRES") ?? string.Empty);
-        if (string.IsNullOrEmpty(server))
-        {
-            Console.Error.WriteLine("basis cluster bench: give --pg CONNECTION or set BASIS_TEST_POSTGRES.");
-            return 1;
-        }
 
-        double ideal = claimBatch * 1000.0 / latencyMs;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fixed-latency generator: {latencyMs} ms per batch of {claimBatch} items, 1 slot per worker (ideal {ideal:F1} items/s per worker); window {seconds} s"));
-        Console.WriteLine("| workers | items/s | per worker | x one worker | efficiency |");
+        double ideal = chunk * 1000.0 / latencyMs;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fixed-latency generator: {latencyMs} ms per chunk of {chunk} rollouts, 1 slot per node (ideal {ideal:F1} rollouts/s per node); window {seconds} s; Akka.Remote over TLS"));
+        Console.WriteLine("| rollout nodes | rollouts/s | per node | x one node | efficiency |");
         Console.WriteLine("|---|---|---|---|---|");
         double? single = null;
         foreach (int n in workers)
         {
-            double throughput = await MeasureAsync(server, n, latencyMs, claimBatch, seconds);
+            double throughput = await MeasureAsync(n, latencyMs, chunk, seconds);
             single ??= throughput / n;
             double speedup = throughput / single.Value;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {n} | {throughput:F1} | {throughput / n:F1} | {speedup:F2} | {speedup / n:P0} |"));
@@ -52,87 +47,87 @@ public static class Program
         return 0;
     }
 
-    private static async Task<double> MeasureAsync(string server, int workerCount, int latencyMs, int claimBatch, double seconds)
+    private static async Task<double> MeasureAsync(int nodeCount, int latencyMs, int chunkSize, double seconds)
     {
-        string schema = $"bench_{Guid.NewGuid():N}";
-        await ExecuteAsync(server, $"CREATE SCHEMA {schema}");
-        string connectionString = new NpgsqlConnectionStringBuilder(server) { SearchPath = schema }.ConnectionString;
         string folder = Directory.CreateTempSubdirectory("basis-cluster-bench-").FullName;
+        string certificate = Path.Combine(folder, "cluster.pfx");
+        ClusterCertificate.CreateSelfSigned(certificate, Password);
+        int port = FreePort();
         string config = Path.Combine(folder, "bench.conf");
         File.WriteAllText(config, string.Create(CultureInfo.InvariantCulture, $$"""
             basis.cluster {
-              heartbeat-interval = 500 ms
-              claim-batch = {{claimBatch}}
-              worker { generator = "fixed-latency", latency = {{latencyMs}} ms, poll-interval = 1s }
+              max-outstanding = {{Math.Max(64, nodeCount * chunkSize * 4)}}
+              worker { generator = "fixed-latency", latency = {{latencyMs}} ms }
+            }
+            akka {
+              loglevel = WARNING
+              remote.dot-netty.tcp.port = {{port}}
+              cluster.seed-nodes = ["akka.ssl.tcp://basis@127.0.0.1:{{port}}"]
             }
             """));
+        Environment.SetEnvironmentVariable("BASIS_CLUSTER_CERT", certificate);
+        Environment.SetEnvironmentVariable(ClusterActorSystem.PasswordVariable, Password);
         var processes = new List<Process>();
         try
         {
-            var settings = new ClusterSettings
+            string root = RepositoryRoot();
+            LearnerNode learner = LearnerNode.FromConfig([Path.Combine(root, "hocon/cluster.conf"), config], chunkSize, TextWriter.Null)!;
+            await using (learner)
             {
-                Enabled = true,
-                Secret = Secret,
-                ConnectionString = connectionString,
-                HeartbeatInterval = TimeSpan.FromMilliseconds(500),
-                MaxOutstanding = Math.Max(64, workerCount * claimBatch * 4),
-                ClaimBatch = claimBatch,
-            };
-            const int chunkSize = 8;
-            await using var fleet = new ClusterFleet(settings, chunkSize, TextWriter.Null);
-            var model = new TransformerConfig(20, 8, 1, 1, 8, 16);
-            var board = new WeightBoard<PolicyWeights>();
-            board.Publish(0, PolicyWeights.Capture(new TransformerModel(model)));
-            await fleet.StartAsync(new RolloutFleetContext("bench", model, "0123456789+-*=", new SamplingOptions(), 0, board), CancellationToken.None);
+                var model = new TransformerConfig(20, 8, 1, 1, 8, 16);
+                var board = new WeightBoard<PolicyWeights>();
+                board.Publish(0, PolicyWeights.Capture(new TransformerModel(model)));
+                await learner.Fleet.StartAsync(new RolloutFleetContext(Path.Combine(folder, "run"), model, "0123456789+-*=", new SamplingOptions(), 0, board), CancellationToken.None);
 
-            for (int w = 0; w < workerCount; w++)
-            {
-                processes.Add(StartWorker(connectionString, config, $"bench-{w}"));
-            }
-
-            await WaitForUpAsync(connectionString, workerCount);
-
-            long done = 0;
-            using var stop = new CancellationTokenSource();
-            WorkChunk chunk = new(0, Enumerable.Range(0, chunkSize).Select(s => new WorkItem(0, s, 0, new TaskPrompt($"p{s}", "1+1=", "2", "easy", "exact"), null, (ulong)s)).ToArray());
-            Task[] proxies = Enumerable.Range(0, fleet.Generators).Select(i => Task.Run(async () =>
-            {
-                IRolloutWorker proxy = fleet.CreateWorker(i);
-                while (!stop.IsCancellationRequested)
+                for (int w = 0; w < nodeCount; w++)
                 {
-                    try
-                    {
-                        await proxy.GenerateAsync(chunk, stop.Token);
-                        Interlocked.Add(ref done, chunkSize);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
-                    }
+                    processes.Add(StartWorker(root, config, certificate, $"bench-{w}"));
                 }
-            })).ToArray();
 
-            // Warm up (JIT, first claims), then count over the window.
-            await Task.Delay(TimeSpan.FromSeconds(2));
-            long before = Interlocked.Read(ref done);
-            var clock = Stopwatch.StartNew();
-            var queued = new List<long>();
-            while (clock.Elapsed.TotalSeconds < seconds)
-            {
-                await Task.Delay(TimeSpan.FromSeconds(1));
-                queued.Add(await CountAsync(connectionString, "SELECT count(*) FROM cluster_work WHERE status = 'queued'"));
+                await WaitForUpAsync(learner.System, nodeCount);
+
+                long done = 0;
+                using var stop = new CancellationTokenSource();
+                WorkChunk chunk = new(0, Enumerable.Range(0, chunkSize).Select(s => new WorkItem(0, s, 0, new TaskPrompt($"p{s}", "1+1=", "2", "easy", "exact"), null, (ulong)s)).ToArray());
+                Task[] proxies = Enumerable.Range(0, learner.Fleet.Generators).Select(i => Task.Run(async () =>
+                {
+                    IRolloutWorker proxy = learner.Fleet.CreateWorker(i);
+                    while (!stop.IsCancellationRequested)
+                    {
+                        try
+                        {
+                            await proxy.GenerateAsync(chunk, stop.Token);
+                            Interlocked.Add(ref done, chunkSize);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            return;
+                        }
+                    }
+                })).ToArray();
+
+                // Warm up (JIT, first requests), then count over the window.
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                long before = Interlocked.Read(ref done);
+                var clock = Stopwatch.StartNew();
+                var queued = new List<int>();
+                while (clock.Elapsed.TotalSeconds < seconds)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1));
+                    queued.Add((await learner.Fleet.Dispatcher.Ask<Learner.RolloutDispatcher.DispatcherStats>(Learner.RolloutDispatcher.GetStats.Instance)).Queued);
+                }
+
+                long after = Interlocked.Read(ref done);
+                double elapsed = clock.Elapsed.TotalSeconds;
+                if (Verbose)
+                {
+                    Console.Error.WriteLine($"[bench] {nodeCount} nodes: chunks queued at the dispatcher, each second: {string.Join(' ', queued)}");
+                }
+
+                await stop.CancelAsync();
+                await Task.WhenAll(proxies);
+                return (after - before) / elapsed;
             }
-
-            long after = Interlocked.Read(ref done);
-            if (Verbose)
-            {
-                Console.Error.WriteLine($"[bench] {workerCount} workers: queued items sampled each second: {string.Join(' ', queued)}");
-            }
-
-            double elapsed = clock.Elapsed.TotalSeconds;
-            await stop.CancelAsync();
-            await Task.WhenAll(proxies);
-            return (after - before) / elapsed;
         }
         finally
         {
@@ -143,17 +138,15 @@ public static class Program
                 process.Dispose();
             }
 
-            NpgsqlConnection.ClearAllPools();
-            await ExecuteAsync(server, $"DROP SCHEMA {schema} CASCADE");
             Directory.Delete(folder, recursive: true);
         }
     }
 
-    private static Process StartWorker(string connectionString, string config, string nodeId)
+    private static Process StartWorker(string root, string config, string certificate, string nodeId)
     {
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = RepositoryRoot(),
+            WorkingDirectory = root,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
@@ -162,14 +155,14 @@ public static class Program
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment["BASIS_PG"] = connectionString;
-        start.Environment["BASIS_CLUSTER_SECRET"] = Secret;
-        start.Environment["BASIS_HOME"] = RepositoryRoot();
+        start.Environment["BASIS_CLUSTER_CERT"] = certificate;
+        start.Environment[ClusterActorSystem.PasswordVariable] = Password;
+        start.Environment["BASIS_HOME"] = root;
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is not null)
+            if (e.Data is not null && Verbose)
             {
                 Console.Error.WriteLine($"[{nodeId}] {e.Data}");
             }
@@ -179,23 +172,25 @@ public static class Program
         return process;
     }
 
-    private static async Task WaitForUpAsync(string connectionString, int count)
+    private static async Task WaitForUpAsync(ActorSystem system, int count)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (DateTime.UtcNow < deadline)
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (Akka.Cluster.Cluster.Get(system).State.Members.Count(m => m.Status == MemberStatus.Up && m.HasRole("rollout")) < count)
         {
-            await using var connection = new NpgsqlConnection(connectionString);
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand("SELECT count(*) FROM cluster_member WHERE roles = 'rollout' AND status = 'up'", connection);
-            if ((long)(await command.ExecuteScalarAsync())! >= count)
+            if (DateTime.UtcNow > deadline)
             {
-                return;
+                throw new TimeoutException($"{count} rollout nodes did not come up within 90 s.");
             }
 
             await Task.Delay(100);
         }
+    }
 
-        throw new TimeoutException($"{count} workers did not come up within 60 s.");
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string RepositoryRoot()
@@ -215,22 +210,6 @@ public static class Program
     }
 
     private static bool Verbose => Environment.GetEnvironmentVariable("BASIS_BENCH_VERBOSE") == "1";
-
-    private static async Task<long> CountAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
-
-    private static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
 
     private static string Option(string[] args, string name, string fallback)
     {

@@ -8,7 +8,9 @@ public static class Program
     public static int Main(string[] args)
     {
         RootCommand root = BuildRootCommand();
-        return root.Parse(args).Invoke();
+
+        // SIGTERM cancels the command; a cluster node then leaves the cluster gracefully, which takes a few gossip rounds.
+        return root.Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(20) });
     }
 
     public static RootCommand BuildRootCommand()

@@ -4,93 +4,48 @@ using Basis.Hocon;
 namespace Basis.Cluster;
 
 // These classes mirror basis.cluster in hocon/reference.conf (kebab-case keys bind to PascalCase
-// properties). Defaults here only matter when a key is missing from reference.conf.
+// properties). Defaults here only matter when a key is missing from reference.conf. How nodes find
+// and trust each other (address, seed nodes, TLS, failure detector, split brain resolver) is Akka's
+// own configuration: the `akka` section of the same HOCON tree.
 
 /// <summary><c>basis.cluster</c></summary>
-public sealed class ClusterSettings : IValidatableObject
+public sealed class ClusterSettings
 {
     public bool Enabled { get; set; }
 
-    [RegularExpression("learner|rollout", ErrorMessage = "must be learner or rollout")]
-    public string Role { get; set; } = "learner";
-
-    /// <summary>Stable node id; null means a fresh one per start.</summary>
+    /// <summary>Names the node in logs and on the dashboard; null means rollout-&lt;host&gt;-&lt;pid&gt;.</summary>
     public string? NodeId { get; set; }
+
+    /// <summary>How a node finds the cluster: seed-nodes (akka.cluster.seed-nodes) or bootstrap (Akka.Management Cluster Bootstrap and Akka.Discovery).</summary>
+    [RegularExpression("seed-nodes|bootstrap", ErrorMessage = "must be seed-nodes or bootstrap")]
+    public string Join { get; set; } = "seed-nodes";
 
     [Range(1, 1024)]
     public int Slots { get; set; } = 1;
 
-    /// <summary>The join secret (from BASIS_CLUSTER_SECRET); never logged.</summary>
-    public string? Secret { get; set; }
-
-    public string? ConnectionString { get; set; }
-
-    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
-
-    public FailureDetectorSettings FailureDetector { get; set; } = new();
-
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
-
     [Range(1, 1_000_000)]
     public int MaxOutstanding { get; set; } = 256;
 
-    [Range(1, 100_000)]
-    public int ClaimBatch { get; set; } = 8;
-
-    /// <summary>Attempts a work item gets (claims, whether released with an error or lost with a lease) before it fails the run.</summary>
+    /// <summary>Generation errors a chunk may meet before it fails the run (a lost node does not count: the chunk was not at fault).</summary>
     [Range(1, 1000)]
     public int MaxAttempts { get; set; } = 5;
 
-    public WeightTransportSettings Weights { get; set; } = new();
+    public WeightTransferSettings Weights { get; set; } = new();
 
     public RolloutWorkerSettings Worker { get; set; } = new();
 
-    /// <summary>The secret stays out of every message: only its presence is shown.</summary>
-    public override string ToString() => $"cluster(role={Role}, node-id={NodeId ?? "(generated)"}, slots={Slots}, secret={(string.IsNullOrEmpty(Secret) ? "unset" : "set")})";
-
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        if (HeartbeatInterval <= TimeSpan.Zero)
-        {
-            yield return new ValidationResult("must be positive", [nameof(HeartbeatInterval)]);
-        }
-
-        if (LeaseDuration <= HeartbeatInterval)
-        {
-            yield return new ValidationResult("must be longer than heartbeat-interval (heartbeats renew leases)", [nameof(LeaseDuration)]);
-        }
-
-        if (FailureDetector.Timeout <= HeartbeatInterval)
-        {
-            yield return new ValidationResult("must be longer than basis.cluster.heartbeat-interval", [$"{nameof(FailureDetector)}.{nameof(FailureDetectorSettings.Timeout)}"]);
-        }
-    }
-}
-
-/// <summary><c>basis.cluster.failure-detector</c></summary>
-public sealed class FailureDetectorSettings
-{
-    [RegularExpression("timeout|phi-accrual", ErrorMessage = "must be timeout or phi-accrual")]
-    public string Kind { get; set; } = "timeout";
-
-    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
-
-    [Range(0.5, 1000.0)]
-    public double PhiThreshold { get; set; } = 8.0;
-
-    [Range(2, 10_000)]
-    public int MinSamples { get; set; } = 10;
+    public override string ToString() => $"cluster(node-id={NodeId ?? "(generated)"}, slots={Slots}, max-outstanding={MaxOutstanding})";
 }
 
 /// <summary><c>basis.cluster.weights</c></summary>
-public sealed class WeightTransportSettings
+public sealed class WeightTransferSettings
 {
-    [RegularExpression("postgres|shared-path", ErrorMessage = "must be postgres or shared-path")]
-    public string Transport { get; set; } = "postgres";
+    /// <summary>Bytes per weights message; must stay below akka.remote.dot-netty.tcp.maximum-frame-size.</summary>
+    public ByteSize ChunkSize { get; set; } = new(64 * 1024);
 
-    public string? SharedPath { get; set; }
-
-    public ByteSize ChunkSize { get; set; } = new(1 << 20);
+    /// <summary>Chunk requests a rollout node keeps in flight while it loads a version.</summary>
+    [Range(1, 64)]
+    public int Window { get; set; } = 4;
 }
 
 /// <summary><c>basis.cluster.worker</c>: how a rollout node generates.</summary>
@@ -100,13 +55,14 @@ public sealed class RolloutWorkerSettings
     [RegularExpression("transformer|fixed-latency", ErrorMessage = "must be transformer or fixed-latency")]
     public string Generator { get; set; } = "transformer";
 
-    /// <summary>Every claimed batch takes at least this long (the fixed-latency generator's latency; a slowed GPU in tests).</summary>
+    /// <summary>Every chunk takes at least this long (the fixed-latency generator's latency; a slowed GPU in tests).</summary>
     public TimeSpan Latency { get; set; } = TimeSpan.Zero;
-
-    /// <summary>How often an idle slot looks for work when no notification arrives.</summary>
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>GEMM threads per slot (0 = the machine's cores divided among the slots).</summary>
     [Range(0, 256)]
     public int Threads { get; set; }
+
+    /// <summary>Akka.Remote port of a rollout node (0 = any free port); the learner listens on akka.remote.dot-netty.tcp.port.</summary>
+    [Range(0, 65535)]
+    public int Port { get; set; }
 }

@@ -82,7 +82,7 @@ public sealed class DashboardServer : IAsyncDisposable
             catch (IOException e)
             {
                 await app.DisposeAsync().ConfigureAwait(false);
-                throw new DashboardStartupException($"cannot listen on {address}:{options.Port}: {e.Message}", 1, e);
+                throw new DashboardStartupException($"cannot bind {address}:{options.Port}: {e.Message}", 1, e);
             }
 
             string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -2,97 +2,65 @@ using Basis.Cluster.Membership;
 
 namespace Basis.Cluster.Tests;
 
-/// <summary>The done-when scenarios, with real `basis` processes on 127.0.0.1 and a real PostgreSQL.</summary>
-public sealed class ClusterProcessTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+/// <summary>The done-when scenarios, with real `basis` processes on 127.0.0.1 (Akka.Remote over TLS).</summary>
+public sealed class ClusterProcessTests
 {
-    private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(150);
 
     [Fact]
-    public async Task A_learner_and_three_workers_train_and_a_worker_killed_mid_batch_loses_nothing()
+    public async Task A_rollout_node_started_first_waits_and_joins_and_one_killed_mid_chunk_loses_nothing()
     {
-        await using ClusterRun cluster = await ClusterRun.CreateAsync(postgres);
-        BasisProcess learner = cluster.StartLearner();
+        await using ClusterRun cluster = ClusterRun.Create();
 
-        // The slow worker takes the first batch and sits on it; once it holds leases, SIGKILL.
+        // The slow node starts before the learner, waits for it, takes a chunk and sits on it; then SIGKILL.
         BasisProcess doomed = cluster.StartWorker("w-doomed", slow: true);
-        await cluster.WaitForRowsAsync("SELECT count(*) FROM cluster_work WHERE owner = 'w-doomed' AND status = 'leased'", "w-doomed to lease items", learner);
+        await ClusterRun.WaitForOutputAsync(doomed, "waiting to join the cluster");
+        BasisProcess learner = cluster.StartLearner();
+        await ClusterRun.WaitForOutputAsync(doomed, "joined the cluster");
+        await ClusterRun.WaitForOutputAsync(doomed, "policy version 0");
         BasisProcess first = cluster.StartWorker("w-1");
         BasisProcess second = cluster.StartWorker("w-2");
-        long held = await PostgresFixture.ScalarAsync<long>(cluster.ConnectionString, "SELECT count(*) FROM cluster_work WHERE owner = 'w-doomed' AND status = 'leased'");
+        await ClusterRun.WaitForOutputAsync(first, "joined the cluster");
+        await ClusterRun.WaitForOutputAsync(second, "joined the cluster");
         doomed.Kill();
 
         int exit = await learner.WaitForExitAsync(s_limit);
 
         Assert.True(exit == 0, $"the learner exited with {exit}:\n{learner.Output}");
-        Assert.True(held > 0);
-        Assert.Contains("node w-doomed is down", learner.Output, StringComparison.Ordinal);
-        Assert.Contains($"[summary]", learner.Output, StringComparison.Ordinal);
-        Assert.Equal(0, await PostgresFixture.ScalarAsync<long>(cluster.ConnectionString, "SELECT count(*) FROM cluster_result WHERE worker = 'w-doomed'"));
-        Assert.True(
-            await PostgresFixture.ScalarAsync<long>(cluster.ConnectionString, "SELECT count(*) FROM cluster_work WHERE attempt >= 2 AND status = 'collected'") >= held,
-            "the killed worker's items were not re-leased");
-        Assert.Equal("down", await PostgresFixture.ScalarAsync<string>(cluster.ConnectionString, "SELECT status FROM cluster_member WHERE node_id = 'w-doomed'"));
-        Assert.Equal(cluster.Steps * ClusterRun.BatchSize, await PostgresFixture.ScalarAsync<long>(cluster.ConnectionString, "SELECT count(*) FROM cluster_work WHERE status = 'collected'"));
+        Assert.Contains("[summary]", learner.Output, StringComparison.Ordinal);
+        Assert.Contains("[cluster] node w-doomed is unreachable: 1 chunk (4 rollouts) handed to other nodes", learner.Output, StringComparison.Ordinal);
         await cluster.AssertJournalAccountsForEveryPromptOnceAsync();
-        Assert.DoesNotContain(ClusterRun.Secret, learner.Output + first.Output + second.Output + doomed.Output, StringComparison.Ordinal);
+        cluster.AssertNoSecretLeaked();
+        Assert.Contains(MembersFile.Read(cluster.RunDir), m => m.Name == "w-1" && m.Roles.SequenceEqual(["rollout"]));
 
-        // Both survivors did work and leave gracefully on SIGTERM.
+        // The survivors did the work (the doomed node's chunk among it) and leave gracefully on SIGTERM.
+        long rollouts = 0;
         foreach ((BasisProcess worker, string id) in new[] { (first, "w-1"), (second, "w-2") })
         {
             worker.Terminate();
             Assert.Equal(0, await worker.WaitForExitAsync(s_limit));
-            Assert.Contains($"node {id} stopped after", worker.Output, StringComparison.Ordinal);
+            System.Text.RegularExpressions.Match stopped = System.Text.RegularExpressions.Regex.Match(worker.Output, $"node {id} stopped after ([0-9]+) rollouts");
+            Assert.True(stopped.Success, worker.Output);
+            rollouts += long.Parse(stopped.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        Assert.Equal(0, await PostgresFixture.ScalarAsync<long>(cluster.ConnectionString, "SELECT count(*) FROM cluster_member WHERE node_id IN ('w-1', 'w-2') AND status <> 'down'"));
+        Assert.True(rollouts >= cluster.Steps * ClusterRun.BatchSize, $"the surviving nodes sent {rollouts} rollouts");
     }
 
     [Fact]
-    public async Task A_worker_with_a_wrong_secret_is_refused_with_a_clear_message()
+    public async Task A_learner_killed_and_resumed_finishes_the_run_and_the_rollout_nodes_carry_on()
     {
-        await using ClusterRun cluster = await ClusterRun.CreateAsync(postgres);
-        ClusterSettings settings = ClusterTestbed.Settings(cluster.ConnectionString);
-        settings.Secret = ClusterRun.Secret;
-        await using ClusterDatabase database = await ClusterDatabase.OpenAsync(cluster.ConnectionString);
-        await using var coordinator = new ClusterCoordinator(database, settings, ClusterSecret.From(ClusterRun.Secret), "learner", TextWriter.Null);
-        coordinator.Start();
-        const string wrong = "a-different-secret-99";
-
-        BasisProcess intruder = cluster.StartWorker("w-intruder", secret: wrong);
-        int exit = await intruder.WaitForExitAsync(s_limit);
-
-        Assert.Equal(3, exit);
-        Assert.Contains("basis worker: the cluster refused node 'w-intruder': its join HMAC does not match the cluster secret", intruder.Output, StringComparison.Ordinal);
-        Assert.Contains("Check that BASIS_CLUSTER_SECRET holds the same secret as on the learner", intruder.Output, StringComparison.Ordinal);
-        Assert.DoesNotContain(wrong, intruder.Output, StringComparison.Ordinal);
-        Assert.DoesNotContain(ClusterRun.Secret, intruder.Output, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", intruder.Output, StringComparison.Ordinal);
-        Assert.Equal("refused", await PostgresFixture.ScalarAsync<string>(cluster.ConnectionString, "SELECT status FROM cluster_member WHERE node_id = 'w-intruder'"));
-    }
-
-    [Fact]
-    public async Task A_worker_without_a_secret_says_which_variable_to_set()
-    {
-        await using ClusterRun cluster = await ClusterRun.CreateAsync(postgres);
-
-        BasisProcess worker = cluster.StartWorker("w-nosecret", secret: string.Empty);
-        int exit = await worker.WaitForExitAsync(s_limit);
-
-        Assert.Equal(1, exit);
-        Assert.Contains("basis worker: basis.cluster.secret is not set: export BASIS_CLUSTER_SECRET", worker.Output, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task A_learner_killed_and_resumed_finishes_the_run_and_the_workers_carry_on()
-    {
-        await using ClusterRun cluster = await ClusterRun.CreateAsync(postgres, steps: 8, workerLatency: "300 ms");
-        BasisProcess first = cluster.StartLearner();
+        await using ClusterRun cluster = ClusterRun.Create(steps: 8, workerLatency: "300 ms");
         BasisProcess w1 = cluster.StartWorker("w-1");
         BasisProcess w2 = cluster.StartWorker("w-2");
-        await cluster.WaitForRowsAsync(
-            "SELECT (count(*) >= 2)::int::bigint FROM journal WHERE persistence_id = 'learner' AND manifest LIKE 'PolicyUpdated%'",
-            "two steps in the journal",
-            first);
+        BasisProcess first = cluster.StartLearner();
+        DateTime deadline = DateTime.UtcNow + s_limit;
+        while (await cluster.StepsInJournalAsync() < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline && !first.HasExited, $"two steps never reached the journal:\n{first.Output}");
+            await Task.Delay(100);
+        }
+
         first.Kill();
         await first.WaitForExitAsync(s_limit);
         Assert.DoesNotContain("[summary]", first.Output, StringComparison.Ordinal);
@@ -100,20 +68,47 @@ public sealed class ClusterProcessTests(PostgresFixture postgres) : IClassFixtur
         BasisProcess second = cluster.StartLearner("--resume", cluster.RunDir);
         int exit = await second.WaitForExitAsync(s_limit);
 
-        Assert.True(exit == 0, $"the resumed learner exited with {exit}:\n{second.Output}");
+        Assert.True(exit == 0, $"the resumed learner exited with {exit}:\n{second.Output}\nw-1:\n{w1.Output}");
         Assert.Contains("[resume]", second.Output, StringComparison.Ordinal);
         await cluster.AssertJournalAccountsForEveryPromptOnceAsync();
 
-        // The same two worker processes served both learner sessions, never restarted.
-        Assert.False(w1.HasExited, w1.Output);
-        Assert.False(w2.HasExited, w2.Output);
-        Assert.Equal(2, await PostgresFixture.ScalarAsync<long>(cluster.ConnectionString, "SELECT count(*) FROM cluster_session"));
-        Assert.True(await PostgresFixture.ScalarAsync<long>(
-            cluster.ConnectionString,
-            """
-            SELECT count(*) FROM cluster_result r JOIN cluster_work w ON w.item_id = r.item_id
-            WHERE r.worker IN ('w-1', 'w-2') AND w.session_id = (SELECT session_id FROM cluster_session ORDER BY started_at DESC LIMIT 1)
-            """) > 0);
-        Assert.Contains("serving run", w1.Output + w2.Output, StringComparison.Ordinal);
+        // The same two rollout processes, never restarted, left the dead learner's cluster and joined the new one
+        // (the resumed run may finish before the slower of them is back), and between them served both sessions.
+        foreach (BasisProcess worker in new[] { w1, w2 })
+        {
+            await ClusterRun.WaitForOutputAsync(worker, "joining again");
+            Assert.False(worker.HasExited, worker.Output);
+        }
+
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(w1.Output + w2.Output, @"serving run .* \(session (\w+)\)").Select(m => m.Groups[1].Value).Distinct().Count());
+        Assert.Matches("node w-[12] \\(rollout", second.Output);
+        cluster.AssertNoSecretLeaked();
+    }
+
+    [Fact]
+    public async Task A_node_with_another_certificate_is_refused_and_one_without_a_certificate_is_told_what_to_set()
+    {
+        await using ClusterRun cluster = ClusterRun.Create();
+        BasisProcess learner = cluster.StartLearner();
+        await ClusterRun.WaitForOutputAsync(learner, "[cluster] learner");
+
+        BasisProcess intruder = cluster.StartWorker("w-intruder", certificate: "intruder");
+        BasisProcess bare = cluster.StartWorker("w-bare", certificate: "none");
+        int intruderExit = await intruder.WaitForExitAsync(s_limit);
+        int bareExit = await bare.WaitForExitAsync(s_limit);
+
+        Assert.Equal(3, intruderExit);
+        Assert.Contains("basis worker: the cluster refused node 'w-intruder': the TLS handshake with", intruder.Output, StringComparison.Ordinal);
+        Assert.Contains("Check that this node has the cluster's certificate", intruder.Output, StringComparison.Ordinal);
+        Assert.Equal(3, bareExit);
+        Assert.Contains("basis worker: this node has no TLS certificate", bare.Output, StringComparison.Ordinal);
+        Assert.Contains("Set BASIS_CLUSTER_CERT", bare.Output, StringComparison.Ordinal);
+
+        // Akka.Remote logs the failed handshake with its exception; the node's last word is the plain reason.
+        Assert.StartsWith("basis worker: the cluster refused node 'w-intruder'", intruder.Output.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", bare.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(TestCertificates.Password, cluster.AllOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(MembersFile.Read(cluster.RunDir), m => m.Name is "w-intruder" or "w-bare");
+        Assert.False(learner.HasExited, learner.Output);
     }
 }

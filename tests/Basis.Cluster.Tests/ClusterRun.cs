@@ -8,23 +8,24 @@ using Basis.Training.Schedule;
 namespace Basis.Cluster.Tests;
 
 /// <summary>
-/// A cluster of real processes on 127.0.0.1 for one test: its own schema, run folder and HOCON
-/// layers (hocon/ci.conf's tiny model, hocon/cluster.conf, then short timings).
+/// A cluster of real `basis` processes on 127.0.0.1 for one test: its own run folder, throwaway
+/// certificates, a free learner port and HOCON layers (hocon/ci.conf's tiny model, hocon/cluster.conf,
+/// then short timings).
 /// </summary>
 internal sealed class ClusterRun : IAsyncDisposable
 {
-    public const string Secret = "process-test-secret-42";
     public const int BatchSize = 8;
 
     private readonly List<BasisProcess> _processes = [];
+    private readonly TestCertificates _certificates = new();
 
-    private ClusterRun(string connectionString, string folder, int steps, string workerLatency)
+    private ClusterRun(int steps, string workerLatency)
     {
         Steps = steps;
-        ConnectionString = connectionString;
-        Folder = folder;
-        RunDir = Path.Combine(folder, "run");
-        TimingsFile = Path.Combine(folder, "test.conf");
+        Folder = Directory.CreateTempSubdirectory("basis-cluster-").FullName;
+        RunDir = Path.Combine(Folder, "run");
+        LearnerPort = AkkaTestConfig.FreePort();
+        TimingsFile = Path.Combine(Folder, "test.conf");
         File.WriteAllText(TimingsFile, $$"""
             basis {
               run { progress = false, checkpoint-every = 0 }
@@ -32,78 +33,102 @@ internal sealed class ClusterRun : IAsyncDisposable
               graph { chunk-size = 4, staleness = 0 }
               journal.snapshot-every = 1
               cluster {
-                heartbeat-interval = 200 ms
-                lease-duration = 4s
-                failure-detector.timeout = 1500 ms
                 max-outstanding = 16
-                claim-batch = 4
-                worker { poll-interval = 300 ms, threads = 1, latency = {{workerLatency}} }
+                worker { threads = 1, latency = {{workerLatency}} }
+              }
+            }
+            akka {
+              loglevel = WARNING
+              remote.dot-netty.tcp.port = {{LearnerPort}}
+              cluster {
+                seed-nodes = ["akka.ssl.tcp://basis@127.0.0.1:{{LearnerPort}}"]
+                seed-node-timeout = 1s
+                retry-unsuccessful-join-after = 1s
+                failure-detector.acceptable-heartbeat-pause = 3s
+                split-brain-resolver.stable-after = 3s
               }
             }
             """);
-        File.WriteAllText(Path.Combine(folder, "slow.conf"), "basis.cluster.worker.latency = 120s\n");
+        File.WriteAllText(Path.Combine(Folder, "slow.conf"), "basis.cluster.worker.latency = 120s\n");
     }
 
     public int Steps { get; }
-
-    public string ConnectionString { get; }
 
     public string Folder { get; }
 
     public string RunDir { get; }
 
+    public int LearnerPort { get; }
+
     public string TimingsFile { get; }
 
-    /// <param name="workerLatency">The least time a worker's batch takes (a HOCON duration), to give a test time to act mid-run.</param>
-    public static async Task<ClusterRun> CreateAsync(PostgresFixture postgres, int steps = 3, string workerLatency = "0s") =>
-        new(await postgres.CreateSchemaAsync(), Directory.CreateTempSubdirectory("basis-cluster-").FullName, steps, workerLatency);
+    /// <summary>Everything every process of this run wrote so far.</summary>
+    public string AllOutput => string.Join('\n', _processes.Select(p => p.Output));
 
-    private Dictionary<string, string> Environment(string secret) => new()
+    /// <param name="workerLatency">The least time a worker's chunk takes (a HOCON duration), to give a test time to act mid-run.</param>
+    public static ClusterRun Create(int steps = 3, string workerLatency = "0s") => new(steps, workerLatency);
+
+    private Dictionary<string, string> Environment(string? certificate) => new()
     {
-        ["BASIS_PG"] = ConnectionString,
-        ["BASIS_CLUSTER_SECRET"] = secret,
+        ["BASIS_CLUSTER_CERT"] = certificate ?? string.Empty,
+        ["BASIS_CLUSTER_CERT_PASSWORD"] = TestCertificates.Password,
     };
 
     public BasisProcess StartLearner(params string[] extra)
     {
-        BasisProcess learner = BasisProcess.Start(Environment(Secret), ["train", "--config", "hocon/ci.conf", "--config", "hocon/cluster.conf", "--config", TimingsFile, "--run-dir", RunDir, .. extra]);
+        BasisProcess learner = BasisProcess.Start(Environment(_certificates.Cluster), ["train", "--config", "hocon/ci.conf", "--config", "hocon/cluster.conf", "--config", TimingsFile, "--run-dir", RunDir, .. extra]);
         _processes.Add(learner);
         return learner;
     }
 
-    public BasisProcess StartWorker(string nodeId, bool slow = false, string secret = Secret)
+    /// <param name="certificate">cluster (the default), intruder (a valid certificate that is not the cluster's) or none.</param>
+    public BasisProcess StartWorker(string nodeId, bool slow = false, string certificate = "cluster")
     {
         string[] slowLayer = slow ? ["--config", Path.Combine(Folder, "slow.conf")] : [];
-        BasisProcess worker = BasisProcess.Start(Environment(secret), ["worker", "--config", "hocon/cluster.conf", "--config", TimingsFile, .. slowLayer, "--node-id", nodeId, "--slots", "1"]);
+        string? path = certificate switch
+        {
+            "cluster" => _certificates.Cluster,
+            "intruder" => _certificates.Intruder,
+            _ => null,
+        };
+        BasisProcess worker = BasisProcess.Start(Environment(path), ["worker", "--config", "hocon/cluster.conf", "--config", TimingsFile, .. slowLayer, "--node-id", nodeId, "--slots", "1"]);
         _processes.Add(worker);
         return worker;
     }
 
-    /// <summary>Polls the cluster tables (the processes are real: there is nothing else to wait on) until <paramref name="sql"/> counts at least one row.</summary>
-    public async Task WaitForRowsAsync(string sql, string what, BasisProcess? watched = null, TimeSpan? limit = null, params (string, object)[] parameters)
+    /// <summary>Waits until <paramref name="process"/> has written <paramref name="text"/> (the processes are real: their output is what there is to wait on).</summary>
+    public static async Task WaitForOutputAsync(BasisProcess process, string text, TimeSpan? limit = null)
     {
-        DateTime deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(60));
-        while (true)
+        DateTime deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(90));
+        while (!process.Output.Contains(text, StringComparison.Ordinal))
         {
-            try
+            if (process.HasExited || DateTime.UtcNow > deadline)
             {
-                if (await PostgresFixture.ScalarAsync<long>(ConnectionString, sql, parameters) > 0)
-                {
-                    return;
-                }
-            }
-            catch (Npgsql.PostgresException e) when (e.SqlState == "42P01")
-            {
-                // The cluster tables do not exist until the first node starts.
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"timed out waiting for {what}; output:\n{watched?.Output}");
+                throw new TimeoutException($"pid {process.Id} did not write '{text}'{(process.HasExited ? $" (exited with {process.ExitCode})" : string.Empty)}; its output:\n{process.Output}");
             }
 
             await Task.Delay(50);
         }
+    }
+
+    private Task<EventJournal> OpenJournalAsync() => JournalFactory.CreateAsync("sqlite", $"Data Source={Path.Combine(RunDir, "journal.db")}", TrainingJournal.CreateRegistry());
+
+    /// <summary>Learner steps the journal records (PolicyUpdated events), read through the run's journal reader.</summary>
+    public async Task<int> StepsInJournalAsync()
+    {
+        if (!File.Exists(Path.Combine(RunDir, "journal.db")))
+        {
+            return 0;
+        }
+
+        await using EventJournal journal = await OpenJournalAsync();
+        int steps = 0;
+        await foreach (EventEnvelope envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.LearnerId))
+        {
+            steps += envelope.Event is PolicyUpdated ? 1 : 0;
+        }
+
+        return steps;
     }
 
     /// <summary>
@@ -120,7 +145,7 @@ internal sealed class ClusterRun : IAsyncDisposable
             Tiers = TrainingRun.SelectTiers(["add-1d"]),
         });
         var schedule = new PromptSchedule(tasks.Train.Count, BatchSize, 7);
-        await using EventJournal journal = await JournalFactory.CreateAsync("postgres", ConnectionString, TrainingJournal.CreateRegistry());
+        await using EventJournal journal = await OpenJournalAsync();
         var rollouts = new List<RolloutGenerated>();
         var batches = new List<BatchFormed>();
         await foreach (EventEnvelope envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.AggregatorId))
@@ -149,6 +174,15 @@ internal sealed class ClusterRun : IAsyncDisposable
         }
     }
 
+    /// <summary>No process printed the certificate's password and the run folder's config.json does not hold it.</summary>
+    public void AssertNoSecretLeaked()
+    {
+        Assert.DoesNotContain(TestCertificates.Password, AllOutput, StringComparison.Ordinal);
+        string config = Path.Combine(RunDir, RunConfigFile.FileName);
+        Assert.True(File.Exists(config));
+        Assert.DoesNotContain(TestCertificates.Password, File.ReadAllText(config), StringComparison.Ordinal);
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (BasisProcess process in _processes)
@@ -156,6 +190,7 @@ internal sealed class ClusterRun : IAsyncDisposable
             await process.DisposeAsync();
         }
 
+        _certificates.Dispose();
         try
         {
             Directory.Delete(Folder, recursive: true);

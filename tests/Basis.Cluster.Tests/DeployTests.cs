@@ -4,7 +4,7 @@ namespace Basis.Cluster.Tests;
 
 /// <summary>
 /// deploy/ configures nodes two ways (docs/cluster.md): HOCON layers passed with --config, and
-/// BASIS_* environment variables that hocon/cluster.conf substitutes. Every key either way must exist
+/// BASIS_* environment variables that the layers substitute. Every key either way must exist
 /// in hocon/reference.conf, so a renamed setting cannot silently stop reaching the cluster.
 /// </summary>
 public sealed class DeployTests
@@ -102,10 +102,17 @@ public sealed class DeployTests
         }
     }
 
-    /// <summary>Every HOCON layer a deploy file passes: deploy/basis-cluster.conf and the ConfigMap's copy.</summary>
+    /// <summary>The HOCON layers the deploy files pass after hocon/cluster.conf.</summary>
+    private static readonly string[] s_layerFiles = ["deploy/basis-cluster.conf", "deploy/compose.conf", "deploy/kubernetes.conf"];
+
+    /// <summary>Every HOCON layer a deploy file passes: the files under deploy/ and the ConfigMap's copies.</summary>
     private static IEnumerable<(string Where, string Text)> HoconLayers()
     {
-        yield return ("deploy/basis-cluster.conf", File.ReadAllText(Repo("deploy/basis-cluster.conf")));
+        foreach (string file in s_layerFiles)
+        {
+            yield return (file, File.ReadAllText(Repo(file)));
+        }
+
         foreach (Dictionary<string, object?> map in KubernetesDocuments().Where(d => d["kind"] is "ConfigMap"))
         {
             foreach ((string key, object? value) in Map(map["data"]).Where(d => d.Key.EndsWith(".conf", StringComparison.Ordinal)))
@@ -120,7 +127,7 @@ public sealed class DeployTests
     {
         HashSet<string> reference = ReferenceKeys();
         var layers = HoconLayers().ToList();
-        Assert.Equal(2, layers.Count);
+        Assert.Equal(5, layers.Count);
         foreach ((string where, string text) in layers)
         {
             HashSet<string> keys = Paths(HoconConfig.Parse(text, where, s_markers).Root);
@@ -128,28 +135,37 @@ public sealed class DeployTests
             Assert.All(keys, key => Assert.True(reference.Contains(key), $"{where} sets {key}, which hocon/reference.conf does not have"));
         }
 
-        // The ConfigMap is the file's copy: the same keys with the same values.
-        Assert.Equal(
-            Leaves(HoconConfig.Parse(layers[0].Text, layers[0].Where, s_markers).Root).Order(),
-            Leaves(HoconConfig.Parse(layers[1].Text, layers[1].Where, s_markers).Root).Order());
+        // The ConfigMap holds copies of the files: the same keys with the same values.
+        foreach (string file in new[] { "deploy/basis-cluster.conf", "deploy/kubernetes.conf" })
+        {
+            (string where, string text) copy = layers.Single(l => l.Where.EndsWith(" " + Path.GetFileName(file), StringComparison.Ordinal));
+            Assert.Equal(
+                Leaves(HoconConfig.Parse(File.ReadAllText(Repo(file)), file, s_markers).Root).Order(),
+                Leaves(HoconConfig.Parse(copy.text, copy.where, s_markers).Root).Order());
+        }
     }
 
     [Fact]
     public void Every_basis_environment_variable_the_deploy_files_set_feeds_a_key_of_reference_conf()
     {
         HashSet<string> reference = ReferenceKeys();
-        HoconConfig resolved = HoconConfig.LoadFiles([Repo("hocon/reference.conf"), Repo("hocon/cluster.conf"), Repo("deploy/basis-cluster.conf")], s_markers);
-        List<(string Path, string Text)> leaves = Leaves(resolved.Root).ToList();
+        List<(string Path, string Text)> leaves = s_layerFiles
+            .Select(layer => HoconConfig.LoadFiles([Repo("hocon/reference.conf"), Repo("hocon/cluster.conf"), Repo(layer)], s_markers))
+            .SelectMany(resolved => Leaves(resolved.Root))
+            .ToList();
         var variables = EnvironmentSet().Where(v => v.Name.StartsWith("BASIS_", StringComparison.Ordinal)).ToList();
 
-        Assert.Contains(variables, v => v.Name == "BASIS_CLUSTER_SECRET");
+        Assert.Contains(variables, v => v.Name == "BASIS_CLUSTER_CERT");
         Assert.Contains(variables, v => v.Name == "BASIS_PG");
-        foreach ((string where, string name) in variables)
+        foreach ((string where, string name) in variables.Where(v => v.Name != Hosting.ClusterActorSystem.PasswordVariable))
         {
-            var fed = leaves.Where(l => l.Text.Contains($"<env:{name}>", StringComparison.Ordinal)).Select(l => l.Path).ToList();
+            var fed = leaves.Where(l => l.Text.Contains($"<env:{name}>", StringComparison.Ordinal)).Select(l => l.Path).Distinct().ToList();
             Assert.True(fed.Count > 0, $"{where} sets {name}, but no configuration layer the nodes load substitutes it");
             Assert.All(fed, key => Assert.True(reference.Contains(key), $"{name} feeds {key}, which hocon/reference.conf does not have"));
         }
+
+        // The certificate's password is the one variable the nodes read themselves: it never enters the configuration tree.
+        Assert.DoesNotContain(leaves, l => l.Text.Contains($"<env:{Hosting.ClusterActorSystem.PasswordVariable}>", StringComparison.Ordinal));
 
         // Only the database, the image's own variables and ours: nothing else is set for a node.
         Assert.All(EnvironmentSet().Where(v => !v.Name.StartsWith("BASIS_", StringComparison.Ordinal)), v => Assert.True(
@@ -179,7 +195,7 @@ public sealed class DeployTests
     }
 
     [Fact]
-    public void Kubernetes_runs_the_learner_as_a_stateful_set_and_rollout_nodes_with_one_slot_per_gpu()
+    public void Kubernetes_runs_the_learner_as_a_stateful_set_and_rollout_nodes_with_one_slot_per_gpu_found_by_cluster_bootstrap()
     {
         var documents = KubernetesDocuments().ToList();
         Dictionary<string, object?> learner = documents.Single(d => d["kind"] is "StatefulSet" && (string?)Map(d["metadata"])["name"] == "basis-learner");
@@ -193,6 +209,23 @@ public sealed class DeployTests
         string slots = (string)List(worker["env"]).Select(Map).Single(e => (string?)e["name"] == "BASIS_SLOTS")["value"]!;
         Assert.Equal("worker", List(worker["args"])[0]);
         Assert.Equal(gpus, slots);
+
+        // Cluster Bootstrap lists pods by the selector of deploy/kubernetes.conf; both workloads carry that label,
+        // run as the service account that may list pods, and load the layer.
+        HoconConfig kubernetes = HoconConfig.LoadFiles([Repo("hocon/reference.conf"), Repo("hocon/cluster.conf"), Repo("deploy/kubernetes.conf")], s_markers);
+        Assert.Equal("bootstrap", kubernetes.GetString("basis.cluster.join"));
+        Assert.Equal("kubernetes-api", kubernetes.GetString("akka.discovery.method"));
+        string service = kubernetes.GetString("akka.management.cluster.bootstrap.contact-point-discovery.service-name");
+        string[] selector = kubernetes.GetString("akka.discovery.kubernetes-api.pod-label-selector").Replace("{0}", service, StringComparison.Ordinal).Split('=');
+        Dictionary<string, object?> account = documents.Single(d => d["kind"] is "ServiceAccount");
+        Assert.Contains(documents, d => d["kind"] is "Role" && List(Map(List(d["rules"]).Single())["verbs"]).Contains("list"));
+        foreach (Dictionary<string, object?> workload in new[] { learner, rollout })
+        {
+            Dictionary<string, object?> template = Map(Map(workload["spec"])["template"]);
+            Assert.Equal(selector[1], Map(Map(template["metadata"])["labels"])[selector[0]]);
+            Assert.Equal(Map(account["metadata"])["name"], Map(template["spec"])["serviceAccountName"]);
+            Assert.Contains("deploy/kubernetes.conf", List(Containers(workload).Single()["args"]));
+        }
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public sealed partial class ReferenceConfTests
     public void Each_profile_resolves_on_top_of_reference_and_sets_only_known_keys(string profile)
     {
         string path = Path.Combine(TestPaths.HoconDirectory, profile);
-        HoconLoadSettings settings = Hocon.Settings(("BASIS_PG", "Host=db;Username=basis"), ("BASIS_CLUSTER_SECRET", "s3cret"));
+        HoconLoadSettings settings = Hocon.Settings(("BASIS_PG", "Host=db;Username=basis"), ("BASIS_CLUSTER_CERT", "/certs/cluster.pfx"));
 
         HoconConfig reference = HoconConfig.ParseFile(Reference, settings);
         HoconConfig layered = HoconConfig.LoadFiles([Reference, path], settings);
@@ -29,29 +29,22 @@ public sealed partial class ReferenceConfTests
     }
 
     [Fact]
-    public void Cluster_profile_reads_its_connection_and_secret_from_the_environment()
+    public void Cluster_profile_takes_its_certificate_and_address_from_the_environment_and_never_a_password()
     {
         HoconConfig config = HoconConfig.LoadFiles(
             [Reference, Path.Combine(TestPaths.HoconDirectory, "cluster.conf")],
-            Hocon.Settings(("BASIS_PG", "Host=db;Username=basis"), ("BASIS_CLUSTER_SECRET", "s3cret"), ("BASIS_ROLE", "rollout")));
+            Hocon.Settings(("BASIS_CLUSTER_CERT", "/certs/cluster.pfx"), ("BASIS_CLUSTER_CERT_PASSWORD", "s3cret"), ("BASIS_HOST", "10.0.0.7"), ("BASIS_NODE_ID", "w-3")));
 
-        Assert.Equal("postgres", config.GetString("basis.journal.provider"));
-        Assert.Equal("Host=db;Username=basis", config.GetString("basis.journal.connection-string"));
-        Assert.Equal("Host=db;Username=basis", config.GetString("basis.cluster.connection-string"));
-        Assert.Equal("s3cret", config.GetString("basis.cluster.secret"));
-        Assert.Equal("rollout", config.GetString("basis.cluster.role"));
+        Assert.Equal("cluster", config.GetString("akka.actor.provider"));
+        Assert.True(config.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl"));
+        Assert.Equal("/certs/cluster.pfx", config.GetString("akka.remote.dot-netty.tcp.ssl.certificate.path"));
+        Assert.Equal(string.Empty, config.GetString("akka.remote.dot-netty.tcp.ssl.certificate.password"));
+        Assert.Equal("10.0.0.7", config.GetString("akka.remote.dot-netty.tcp.hostname"));
+        Assert.Equal(["akka.ssl.tcp://basis@127.0.0.1:4053"], config.GetStringList("akka.cluster.seed-nodes"));
+        Assert.Equal("learner", config.GetString("akka.cluster.split-brain-resolver.keep-majority.role"));
+        Assert.Equal("w-3", config.GetString("basis.cluster.node-id"));
         Assert.Equal("runs/cluster", config.GetString("basis.run.run-dir"));
-    }
-
-    [Fact]
-    public void Cluster_profile_without_a_database_names_the_missing_variable()
-    {
-        string cluster = Path.Combine(TestPaths.HoconDirectory, "cluster.conf");
-
-        HoconException error = Assert.Throws<HoconException>(() => HoconConfig.LoadFiles([Reference, cluster], Hocon.Settings()));
-
-        Assert.Contains("unresolved substitution ${BASIS_PG} in 'basis.journal.connection-string'", error.Message);
-        Assert.StartsWith(cluster + ":", error.Message);
+        Assert.DoesNotContain("s3cret", config.ToJson(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -63,8 +56,7 @@ public sealed partial class ReferenceConfTests
         Assert.Equal(config.GetInt64("basis.run.seed"), config.GetInt64("basis.task.seed"));
         Assert.Equal(TimeSpan.FromMinutes(1), config.GetDuration("basis.graph.supervision.restart-window"));
         Assert.Equal(TimeSpan.FromMilliseconds(100), config.GetDuration("basis.graph.supervision.backoff-min"));
-        Assert.Equal(1L << 20, config.GetBytes("basis.cluster.weights.chunk-size"));
-        Assert.False(config.HasPath("basis.cluster.secret"));
+        Assert.Equal(64L << 10, config.GetBytes("basis.cluster.weights.chunk-size"));
         Assert.Equal("sqlite", config.GetString("basis.journal.provider"));
     }
 

@@ -118,19 +118,22 @@ public sealed class ResumeTests : IDisposable
     {
         const string Json = """
             {"basis": {"journal": {"provider": "postgres", "connection-string": "Host=db;Port=5433;Username=u;Password=hunter2;Database=runs"},
-                       "cluster": {"connection-string": "Host=db;PWD=hunter2;Database=runs", "secret": "s3cr3t-join-key"}, "run": {"seed": 7}}}
+                       "cluster": {"connection-string": "Host=db;PWD=hunter2;Database=runs", "secret": "s3cr3t-join-key"}, "run": {"seed": 7}},
+             "akka": {"remote": {"dot-netty": {"tcp": {"ssl": {"certificate": {"path": "/certs/cluster.pfx", "password": "tls-pass-99"}}}}}}}
             """;
 
         string saved = RunConfigFile.WithoutPasswords(Json);
 
         Assert.DoesNotContain("hunter2", saved, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cr3t-join-key", saved, StringComparison.Ordinal);
+        Assert.DoesNotContain("tls-pass-99", saved, StringComparison.Ordinal);
         JsonNode root = JsonNode.Parse(saved)!;
         var journal = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = root["basis"]!["journal"]!["connection-string"]!.GetValue<string>() };
         Assert.Equal("db", journal["host"]);
         Assert.Equal("5433", journal["port"]);
         Assert.Equal("runs", journal["database"]);
         Assert.Equal(7, root["basis"]!["run"]!["seed"]!.GetValue<int>());
+        Assert.Equal("/certs/cluster.pfx", root["akka"]!["remote"]!["dot-netty"]!["tcp"]!["ssl"]!["certificate"]!["path"]!.GetValue<string>());
     }
 
     private static TrainSettings Settings(int steps = Steps) => new(

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Basis.Cli.Dashboard;
-using Basis.Cluster;
+using Basis.Cluster.Membership;
 using Basis.Dashboard;
 
 namespace Basis.Cli.Commands;
@@ -11,46 +11,30 @@ internal static class ServeCommand
     public static Command Create()
     {
         var run = new Argument<string>("RUN") { Description = "The run folder (it holds journal.db, metrics.csv and, once the run ends, summary.json)." };
-        var port = new Option<int>("--port") { Description = "The port to listen on (0 picks a free one).", DefaultValueFactory = _ => DashboardOptions.DefaultPort };
-        var host = new Option<string>("--host") { Description = "The address to listen on; the default keeps the dashboard off the network.", DefaultValueFactory = _ => DashboardOptions.DefaultHost };
+        var port = new Option<int>("--port") { Description = "The port to serve on (0 picks a free one).", DefaultValueFactory = _ => DashboardOptions.DefaultPort };
+        var host = new Option<string>("--host") { Description = "The address to serve on; the default keeps the dashboard off the network.", DefaultValueFactory = _ => DashboardOptions.DefaultHost };
         var journal = new Option<string?>("--journal-connection")
         {
             Description = "Read the journal from this PostgreSQL connection string instead of RUN/journal.db (a run with basis.journal.provider = postgres).",
         };
-        var cluster = new Option<string?>("--cluster-connection")
-        {
-            Description = "Show the nodes of a clustered run: the PostgreSQL connection string of its membership table (basis.cluster.connection-string).",
-        };
         var command = new Command(
             "serve",
             "Serve a live dashboard of a training run: reward, held-out accuracy, beta, active set, value MSE, tokens per second, queue depths "
-            + "and nodes, drawn from the run's journal (and its metrics.csv, value-mse.json, queues.csv) and updated while the run writes (docs/dashboard.md). Exit 2: no such run folder "
+            + "and nodes (a cluster run's members from RUN/cluster-members.json), drawn from the run's journal (and its metrics.csv, value-mse.json, queues.csv) and updated while the run writes (docs/dashboard.md). Exit 2: no such run folder "
             + "or no journal; exit 1: the port is taken.")
         {
-            run, port, host, journal, cluster,
+            run, port, host, journal,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             TextWriter stdout = parseResult.InvocationConfiguration.Output;
             TextWriter stderr = parseResult.InvocationConfiguration.Error;
-            ClusterNodeStatusSource? nodes = null;
-            if (parseResult.GetValue(cluster) is { Length: > 0 } clusterConnection)
-            {
-                try
-                {
-                    nodes = new ClusterNodeStatusSource(await ClusterDatabase.OpenAsync(clusterConnection, cancellationToken: cancellationToken));
-                }
-                catch (Exception e) when (e is ClusterConfigurationException or ClusterUnavailableException)
-                {
-                    stderr.WriteLine($"basis serve: {e.Message}");
-                    return 2;
-                }
-            }
-
-            await using ClusterNodeStatusSource? disposeNodes = nodes;
+            // A clustered run's learner keeps the members it sees in Akka's cluster state in the run folder.
+            string runFolder = parseResult.GetValue(run)!;
+            ClusterNodeStatusSource? nodes = File.Exists(Path.Combine(runFolder, MembersFile.FileName)) ? new ClusterNodeStatusSource(runFolder) : null;
             var options = new DashboardOptions
             {
-                RunFolder = parseResult.GetValue(run)!,
+                RunFolder = runFolder,
                 Port = parseResult.GetValue(port),
                 Host = parseResult.GetValue(host)!,
                 JournalConnectionString = parseResult.GetValue(journal),

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Basis.Cluster.Hosting;
 using Basis.Hocon;
 using Basis.Hocon.Configuration;
 using Basis.Model.Checkpoints;
@@ -62,11 +63,11 @@ internal static class TrainCommand
                 : resumeDir is not null && File.Exists(savedConfig) ? [savedConfig]
                 : [DefaultConfig];
             TrainSettings settings;
-            Basis.Cluster.Learner.ClusterFleet? fleet;
+            LearnerNode? fleet;
             try
             {
                 settings = TrainSettingsLoader.Load(files);
-                fleet = Basis.Cluster.Learner.ClusterFleet.FromConfig(files, settings.Graph.ChunkSize, output);
+                fleet = LearnerNode.FromConfig(files, settings.Graph.ChunkSize, output);
             }
             catch (Exception e) when (e is HoconException or HoconOptionsException or ArgumentException or FileNotFoundException)
             {
@@ -113,7 +114,7 @@ internal static class TrainCommand
                     SaveResolvedConfig(files, runDir);
                 }
 
-                RunSummary summary = await TrainingConsole.RunAsync(settings, runDir, live, output, interrupt.Token, resume: resumeDir is not null, fleet: fleet, backend: backend);
+                RunSummary summary = await TrainingConsole.RunAsync(settings, runDir, live, output, interrupt.Token, resume: resumeDir is not null, fleet: fleet?.Fleet, system: fleet?.System, backend: backend);
                 PrintSummary(summary, runDir, live, output);
                 return summary.Cancelled ? 130 : 0;
             }
@@ -215,7 +216,7 @@ internal static class TrainSettingsLoader
 /// <summary>Runs a training run under a live Spectre.Console display (plain lines when output is redirected).</summary>
 internal static class TrainingConsole
 {
-    public static async Task<RunSummary> RunAsync(TrainSettings settings, string runDir, bool live, TextWriter output, CancellationToken cancellationToken, bool resume = false, Basis.Training.Policy.IRolloutFleet? fleet = null, Basis.Model.IPolicyBackend? backend = null)
+    public static async Task<RunSummary> RunAsync(TrainSettings settings, string runDir, bool live, TextWriter output, CancellationToken cancellationToken, bool resume = false, Basis.Training.Policy.IRolloutFleet? fleet = null, Akka.Actor.ActorSystem? system = null, Basis.Model.IPolicyBackend? backend = null)
     {
         backend ??= Basis.Model.BuiltinPolicyBackend.Instance;
         // queues.csv (per-stage queue depths each step) feeds the dashboard's queue chart.
@@ -223,7 +224,7 @@ internal static class TrainingConsole
         IReadOnlyList<Basis.Training.Graph.Monitoring.StageMetricsSnapshot> Stages() => run?.GraphMetrics ?? [];
         if (!live)
         {
-            run = new TrainingRun(settings, runDir, new Basis.Dashboard.QueueDepthObserver(new PlainObserver(output, settings.Train.Steps), runDir, Stages)) { Resume = resume, Fleet = fleet, Backend = backend };
+            run = new TrainingRun(settings, runDir, new Basis.Dashboard.QueueDepthObserver(new PlainObserver(output, settings.Train.Steps), runDir, Stages)) { Resume = resume, Fleet = fleet, ActorSystem = system, Backend = backend };
             return await run.RunAsync(cancellationToken);
         }
 
@@ -235,7 +236,7 @@ internal static class TrainingConsole
             .StartAsync(async context =>
             {
                 var observer = new Basis.Dashboard.QueueDepthObserver(new LiveObserver(context, settings.Train.Steps), runDir, Stages);
-                run = new TrainingRun(settings, runDir, observer) { Resume = resume, Fleet = fleet, Backend = backend };
+                run = new TrainingRun(settings, runDir, observer) { Resume = resume, Fleet = fleet, ActorSystem = system, Backend = backend };
                 summary = await run.RunAsync(cancellationToken);
             });
         return summary!;

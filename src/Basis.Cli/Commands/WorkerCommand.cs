@@ -6,12 +6,12 @@ using Basis.Hocon.Configuration;
 
 namespace Basis.Cli.Commands;
 
-/// <summary><c>basis worker</c>: a rollout node of the PostgreSQL-coordinated cluster (docs/cluster.md).</summary>
+/// <summary><c>basis worker</c>: a rollout node of the Akka cluster (docs/cluster.md).</summary>
 internal static class WorkerCommand
 {
     public const string DefaultConfig = "hocon/cluster.conf";
 
-    /// <summary>Exit code when the cluster refuses this node (a wrong secret).</summary>
+    /// <summary>Exit code when the cluster refuses this node (its TLS certificate is not the cluster's).</summary>
     public const int Refused = 3;
 
     public static Command Create()
@@ -27,13 +27,14 @@ internal static class WorkerCommand
         };
         var nodeIdOption = new Option<string?>("--node-id")
         {
-            Description = "Stable node id (default: basis.cluster.node-id, else rollout-<host>-<pid>).",
+            Description = "Node id shown in the learner's log and on the dashboard (default: basis.cluster.node-id, else rollout-<host>-<pid>).",
         };
         var command = new Command(
             "worker",
-            "Join the cluster as a rollout node: claim leased work items from PostgreSQL, sample them with the learner's published policy "
-            + $"and write the results. Needs BASIS_PG and {Cluster.Membership.ClusterSecret.Variable}. Runs until Ctrl-C or SIGTERM, then leaves "
-            + $"gracefully (its leased items go back to the queue). Exit code 1 on a configuration or database error, {Refused} when the cluster refuses the node.");
+            "Join the Akka cluster as a rollout node: ask the learner for work, sample it with the learner's policy (weights pulled by version, "
+            + "checked by SHA-256) and send the rollouts back. Waits for the learner if it is not up yet and joins its next incarnation when it restarts. "
+            + "Needs the cluster's TLS certificate (BASIS_CLUSTER_CERT, password in BASIS_CLUSTER_CERT_PASSWORD). Runs until Ctrl-C or SIGTERM, then leaves "
+            + $"gracefully (its work goes to other nodes). Exit code 1 on a configuration error, {Refused} when the cluster refuses the node.");
         command.Options.Add(configOption);
         command.Options.Add(slotsOption);
         command.Options.Add(nodeIdOption);
@@ -45,15 +46,14 @@ internal static class WorkerCommand
             RolloutNode node;
             try
             {
-                ClusterSettings settings = ClusterConfig.Load(files);
-                settings.Role = "rollout";
+                ClusterConfiguration configuration = ClusterConfig.Load(files);
                 if (parseResult.GetValue(slotsOption) is int slots)
                 {
-                    settings.Slots = slots >= 1 && slots <= 1024 ? slots : throw new ArgumentException($"--slots {slots}: must be between 1 and 1024.");
+                    configuration.Settings.Slots = slots >= 1 && slots <= 1024 ? slots : throw new ArgumentException($"--slots {slots}: must be between 1 and 1024.");
                 }
 
-                settings.NodeId = parseResult.GetValue(nodeIdOption) ?? settings.NodeId;
-                node = new RolloutNode(settings, output);
+                configuration.Settings.NodeId = parseResult.GetValue(nodeIdOption) ?? configuration.Settings.NodeId;
+                node = new RolloutNode(configuration, output);
             }
             catch (Exception e) when (e is HoconException or HoconOptionsException or ArgumentException or FileNotFoundException)
             {
@@ -75,10 +75,10 @@ internal static class WorkerCommand
                 error.WriteLine($"basis worker: {e.Message}");
                 return Refused;
             }
-            catch (Exception e) when (e is ClusterUnavailableException or ClusterWeightsException or Npgsql.NpgsqlException)
+            catch (ClusterConfigurationException e)
             {
                 error.WriteLine($"basis worker: {e.Message}");
-                return 1;
+                return Refused;
             }
         });
         return command;

@@ -1,5 +1,6 @@
-using Basis.Cluster.Weights;
-using Basis.Cluster.Work;
+using System.Runtime.InteropServices;
+using Akka.Actor;
+using Basis.Cluster.Protocol;
 using Basis.Model;
 using Basis.Model.Sampling;
 using Basis.Model.Tokenization;
@@ -9,27 +10,29 @@ using Basis.Training.Policy;
 namespace Basis.Cluster.Worker;
 
 /// <summary>
-/// A rollout node's copy of one learner session: the policy built from the session's descriptor,
-/// a local weight board fed from the published versions, and one generator per slot (each with its
-/// own replica, as in the embedded graph).
+/// A rollout node's copy of one learner session: the policy built from the session's description,
+/// a local weight board fed from the versions it pulls, and one generator per slot (each with its own
+/// replica, as in the embedded graph). A slot samples only once the board holds a version at least
+/// the chunk's minimum, which the learner sets from the step and <c>basis.graph.staleness</c>.
 /// </summary>
 internal sealed class SessionRuntime
 {
-    private readonly Guid _sessionId;
-    private readonly WeightStore _weights;
+    private readonly ICanTell _weightServer;
+    private readonly WeightTransferSettings _transfer;
     private readonly TransformerModel? _staging;
     private readonly WeightBoard<PolicyWeights> _board = new();
     private readonly SemaphoreSlim _loadGate = new(1, 1);
     private readonly IRolloutWorker[] _generators;
     private long _version = -1;
 
-    public SessionRuntime(Guid sessionId, SessionDescriptor descriptor, WeightStore weights, RolloutWorkerSettings settings, int slots)
+    public SessionRuntime(SessionInfo session, ICanTell weightServer, ClusterSettings settings)
     {
-        _sessionId = sessionId;
-        _weights = weights;
-        Descriptor = descriptor;
+        Session = session;
+        _weightServer = weightServer;
+        _transfer = settings.Weights;
+        int slots = settings.Slots;
         _generators = new IRolloutWorker[slots];
-        if (settings.Generator == "fixed-latency")
+        if (settings.Worker.Generator == "fixed-latency")
         {
             for (int s = 0; s < slots; s++)
             {
@@ -39,26 +42,26 @@ internal sealed class SessionRuntime
             return;
         }
 
-        TransformerConfig config = TransformerConfig.FromMetadata(descriptor.Model);
+        TransformerConfig config = TransformerConfig.FromMetadata(session.Model);
         config.Validate();
         _staging = new TransformerModel(config);
-        var text = new PolicyText(new CharTokenizer(descriptor.Alphabet));
-        var sampling = new SamplingOptions(descriptor.Temperature, descriptor.TopK, descriptor.TopP, descriptor.MaxNewTokens);
-        int threads = settings.Threads > 0 ? settings.Threads : Math.Max(1, Environment.ProcessorCount / slots);
+        var text = new PolicyText(new CharTokenizer(session.Alphabet));
+        var sampling = new SamplingOptions(session.Temperature, session.TopK, session.TopP, session.MaxNewTokens);
+        int threads = settings.Worker.Threads > 0 ? settings.Worker.Threads : Math.Max(1, Environment.ProcessorCount / slots);
         for (int s = 0; s < slots; s++)
         {
             var replica = new TransformerModel(config) { Threads = threads };
-            _generators[s] = new TransformerGenerator(replica, text, _board, sampling, descriptor.Staleness);
+            _generators[s] = new TransformerGenerator(replica, text, _board, sampling, session.Staleness);
         }
     }
 
-    public SessionDescriptor Descriptor { get; }
+    public SessionInfo Session { get; }
 
     public long Version => Volatile.Read(ref _version);
 
     public IRolloutWorker Generator(int slot) => _generators[slot];
 
-    /// <summary>Loads the session's latest published weights unless a version at least <paramref name="minimum"/> is here already.</summary>
+    /// <summary>Pulls the session's newest weights unless a version at least <paramref name="minimum"/> is here already.</summary>
     /// <returns>True when a new version was loaded.</returns>
     public async Task<bool> EnsureVersionAsync(long minimum, CancellationToken cancellationToken)
     {
@@ -75,27 +78,23 @@ internal sealed class SessionRuntime
                 return false;
             }
 
+            WeightsManifest manifest = await WeightFetcher.ManifestAsync(_weightServer, Session.SessionId, minimum, cancellationToken).ConfigureAwait(false);
             if (_staging is null)
             {
                 // No model to load: only the version number matters.
-                Volatile.Write(ref _version, await _weights.LatestVersionAsync(_sessionId, cancellationToken).ConfigureAwait(false));
+                Volatile.Write(ref _version, manifest.Version);
                 return true;
             }
 
-            (long version, float[] weights) = await _weights.LoadLatestAsync(_sessionId, cancellationToken).ConfigureAwait(false);
-            if (version < minimum)
+            if (manifest.Length != (long)_staging.Weights.Length * sizeof(float))
             {
-                throw new ClusterWeightsException($"session {_sessionId} has published version {version}; its work needs {minimum}.");
+                throw new ClusterWeightsException($"weights version {manifest.Version} hold {manifest.Length} bytes; the session's model has {_staging.Weights.Length} parameters.");
             }
 
-            if (weights.Length != _staging.Weights.Length)
-            {
-                throw new ClusterWeightsException($"weights version {version} of session {_sessionId} have {weights.Length} parameters; the session's model has {_staging.Weights.Length}.");
-            }
-
-            weights.CopyTo(_staging.Weights, 0);
-            _board.Publish(version, PolicyWeights.Capture(_staging));
-            Volatile.Write(ref _version, version);
+            byte[] bytes = await WeightFetcher.FetchAsync(_weightServer, manifest, _transfer.Window, cancellationToken).ConfigureAwait(false);
+            MemoryMarshal.Cast<byte, float>(bytes).CopyTo(_staging.Weights);
+            _board.Publish(manifest.Version, PolicyWeights.Capture(_staging));
+            Volatile.Write(ref _version, manifest.Version);
             return true;
         }
         finally

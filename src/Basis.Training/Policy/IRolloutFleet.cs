@@ -5,7 +5,7 @@ using Basis.Training.Graph;
 namespace Basis.Training.Policy;
 
 /// <summary>
-/// Rollout generation somewhere else than in the learner's process (the PostgreSQL cluster of
+/// Rollout generation somewhere else than in the learner's process (the Akka cluster of
 /// <c>src/Basis.Cluster</c>). The training graph is unchanged: its generators become the proxies
 /// this fleet creates, so every proxy keeps one chunk outstanding and the graph's Balance bounds
 /// the work in flight across hosts.

@@ -7,7 +7,7 @@ namespace Basis.Training.Run;
 /// <summary>
 /// The resolved configuration a run started with, saved in its folder as <c>config.json</c> (JSON is
 /// HOCON) so that <c>basis train --resume RUN</c> needs no flags. Passwords in connection strings and the
-/// cluster secret are not saved: a resumed PostgreSQL run takes its password from PGPASSWORD, ~/.pgpass or a --config file.
+/// cluster's secrets (a TLS certificate password) are not saved: a resumed PostgreSQL run takes its password from PGPASSWORD, ~/.pgpass or a --config file.
 /// </summary>
 public static class RunConfigFile
 {
@@ -59,7 +59,7 @@ public static class RunConfigFile
         return true;
     }
 
-    /// <summary>The JSON with the password (and pwd) keys removed from every <c>connection-string</c> value, and every <c>secret</c> removed.</summary>
+    /// <summary>The JSON with the password (and pwd) keys removed from every <c>connection-string</c> value, and every <c>secret</c> and <c>password</c> (a TLS certificate's) removed.</summary>
     public static string WithoutPasswords(string json)
     {
         JsonNode root = JsonNode.Parse(json) ?? throw new FormatException("the resolved configuration is empty.");
@@ -87,9 +87,9 @@ public static class RunConfigFile
 
         foreach ((string key, JsonNode? value) in obj.ToList())
         {
-            if (key == "secret")
+            if (key is "secret" or "password")
             {
-                // The cluster secret comes from BASIS_CLUSTER_SECRET again on resume; it never sits in a run folder.
+                // Secrets come from the environment again on resume (the certificate password from BASIS_CLUSTER_CERT_PASSWORD); they never sit in a run folder.
                 obj.Remove(key);
             }
             else if (key == "connection-string" && value is JsonValue text && text.TryGetValue(out string? connection))

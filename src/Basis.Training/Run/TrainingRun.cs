@@ -107,7 +107,7 @@ public sealed class TrainingRun
     /// </summary>
     public ActorSystem? ActorSystem { get; init; }
 
-    /// <summary>Where rollouts are generated when not in this process (the PostgreSQL cluster); null = local generators.</summary>
+    /// <summary>Where rollouts are generated when not in this process (the Akka cluster); null = local generators.</summary>
     public IRolloutFleet? Fleet { get; init; }
 
     /// <summary>What computes the policy (<c>basis.model.backend</c>): the built-in transformer unless the caller picks another.</summary>

@@ -110,7 +110,7 @@ public sealed class ResumeAfterKillTests : IDisposable
         using var connection = new SqliteConnection($"Data Source={Path.Combine(run, "journal.db")};Mode=ReadOnly;Pooling=False");
         connection.Open();
         using SqliteCommand select = connection.CreateCommand();
-        select.CommandText = "SELECT ordering, persistence_id, sequence_number, manifest, payload FROM journal ORDER BY ordering";
+        select.CommandText = "SELECT ordering, persistence_id, sequence_number, manifest, message FROM journal ORDER BY ordering";
         using SqliteDataReader reader = select.ExecuteReader();
         var rows = new List<JournalRow>();
         while (reader.Read())

@@ -1,4 +1,3 @@
-using Basis.Persistence;
 using Basis.Tasks;
 using Basis.Tasks.Synthetic;
 using Basis.Training.Journal;
@@ -120,10 +119,10 @@ internal sealed class ClusterRun : IAsyncDisposable
             Tiers = TrainingRun.SelectTiers(["add-1d"]),
         });
         var schedule = new PromptSchedule(tasks.Train.Count, BatchSize, 7);
-        await using EventJournal journal = await JournalFactory.CreateAsync("postgres", ConnectionString, TrainingJournal.CreateRegistry());
+        await using JournalQuery journal = await JournalQuery.OpenAsync(JournalTarget.Postgres(ConnectionString), null, CancellationToken.None);
         var rollouts = new List<RolloutGenerated>();
         var batches = new List<BatchFormed>();
-        await foreach (EventEnvelope envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.AggregatorId))
+        await foreach (JournalEvent envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.AggregatorId))
         {
             switch (envelope.Event)
             {

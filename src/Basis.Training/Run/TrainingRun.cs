@@ -150,7 +150,13 @@ public sealed class TrainingRun
 
         // The journal first: a resumed run checks it is the same run and restores its snapshot before the learner publishes weights.
         await using TrainingJournal journal = await OpenJournalAsync(cancellationToken).ConfigureAwait(false);
-        ResumeState? resume = Resume ? await ResumeState.LoadAsync(journal, cancellationToken).ConfigureAwait(false) : null;
+        ResumeState? resume = null;
+        if (Resume)
+        {
+            await using var events = new JournalQuery(journal.System, journal.Target, ownsSystem: false);
+            resume = await ResumeState.LoadAsync(journal, events, cancellationToken).ConfigureAwait(false);
+        }
+
         var started = new RunStarted(
             _settings.Estimator.Name,
             estimator is BasisEstimator basis ? basis.Options.Describe() : _settings.Estimator.Name,
@@ -410,37 +416,27 @@ public sealed class TrainingRun
 
     private async Task<TrainingJournal> OpenJournalAsync(CancellationToken cancellationToken)
     {
-        if (!string.Equals(_settings.Journal.Provider, "sqlite", StringComparison.Ordinal))
+        JournalTarget target = JournalTarget.From(_settings.Journal.Provider, _settings.Journal.ConnectionString, _runDir);
+        if (!Resume && !target.IsPostgres && File.Exists(target.SqlitePath))
         {
-            string connection = _settings.Journal.ConnectionString
-                ?? throw new ArgumentException("basis.journal.connection-string is required when basis.journal.provider is not sqlite.");
-            return Resume
-                ? await TrainingJournal.OpenForResumeAsync(_settings.Journal.Provider, connection, cancellationToken).ConfigureAwait(false)
-                : await TrainingJournal.OpenAsync(_settings.Journal.Provider, connection, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (Resume)
-        {
-            return await TrainingJournal.OpenForResumeAsync("sqlite", Persistence.JournalFactory.SqliteConnectionStringForRunFolder(_runDir), cancellationToken).ConfigureAwait(false);
-        }
-
-        // A new run in a used folder keeps the old journal under a dated name rather than mixing two runs' events.
-        string path = Path.Combine(_runDir, "journal.db");
-        if (File.Exists(path))
-        {
+            // A new run in a used folder keeps the old journal under a dated name rather than mixing two runs' events.
             string stamp = DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
-            foreach (string suffix in new[] { string.Empty, "-wal", "-shm" })
+            foreach (string suffix in new[] { string.Empty, "-wal", "-shm", "-journal" })
             {
-                if (File.Exists(path + suffix))
+                if (File.Exists(target.SqlitePath + suffix))
                 {
-                    File.Move(path + suffix, Path.Combine(_runDir, $"journal.{stamp}.db{suffix}"));
+                    File.Move(target.SqlitePath + suffix, Path.Combine(_runDir, $"journal.{stamp}.db{suffix}"));
                 }
             }
 
             _observer.Phase("journal", $"kept the previous run's journal as journal.{stamp}.db");
         }
 
-        return await TrainingJournal.OpenAsync("sqlite", Persistence.JournalFactory.SqliteConnectionStringForRunFolder(_runDir), cancellationToken).ConfigureAwait(false);
+        // The run's actor system: made here, in one place, until the run owns one built from the HOCON tree.
+        Akka.Actor.ActorSystem system = RunActorSystem.Create(target, _settings.Journal.Tuning);
+        return Resume
+            ? await TrainingJournal.OpenForResumeAsync(system, target, ownsSystem: true, cancellationToken).ConfigureAwait(false)
+            : await TrainingJournal.OpenAsync(system, target, ownsSystem: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The built-in policy's tokenizer: the characters of arithmetic prompts and answers.</summary>

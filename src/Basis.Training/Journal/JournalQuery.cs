@@ -22,6 +22,8 @@ public sealed record JournalEvent(string PersistenceId, long SequenceNumber, lon
 /// </summary>
 public sealed class JournalQuery : IAsyncDisposable
 {
+    private const int ReadBatch = 1000;
+
     private readonly ActorSystem _system;
     private readonly bool _ownsSystem;
     private readonly SqlReadJournal _read;
@@ -48,7 +50,7 @@ public sealed class JournalQuery : IAsyncDisposable
     public static async Task<JournalQuery> OpenAsync(JournalTarget target, JournalTuning? tuning, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
-        await LegacyJournalCheck.RequireAkkaFormatAsync(target, cancellationToken).ConfigureAwait(false);
+        await JournalPreflight.CheckAsync(target, forWriting: false, cancellationToken).ConfigureAwait(false);
         return new JournalQuery(RunActorSystem.Create(target, tuning, "basis-query"), target, ownsSystem: true);
     }
 
@@ -77,15 +79,24 @@ public sealed class JournalQuery : IAsyncDisposable
         if (_ownsSystem)
         {
             await _system.Terminate().ConfigureAwait(false);
+            Target.ReleasePooledConnections();
         }
     }
 
     private async IAsyncEnumerable<JournalEvent> ReadAsync(Source<EventEnvelope, NotUsed> source, string? persistenceId, long lastSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using IAsyncEnumerator<EventEnvelope> events = source.RunAsAsyncEnumerable(_materializer).GetAsyncEnumerator(cancellationToken);
+        // Handing over one envelope per pull costs a round trip through the stream per event; batching
+        // what has arrived while the reader was busy keeps replay at the database's pace (a live stream
+        // still hands each event over as soon as it arrives).
+        Source<List<EventEnvelope>, NotUsed> batches = source.Batch(ReadBatch, e => new List<EventEnvelope> { e }, (list, e) =>
+        {
+            list.Add(e);
+            return list;
+        });
+        await using IAsyncEnumerator<List<EventEnvelope>> events = batches.RunAsAsyncEnumerable(_materializer).GetAsyncEnumerator(cancellationToken);
         while (true)
         {
-            EventEnvelope envelope;
+            List<EventEnvelope> batch;
             try
             {
                 if (!await events.MoveNextAsync().ConfigureAwait(false))
@@ -93,7 +104,7 @@ public sealed class JournalQuery : IAsyncDisposable
                     yield break;
                 }
 
-                envelope = events.Current;
+                batch = events.Current;
             }
             catch (Exception e) when (IsUnreadable(e))
             {
@@ -106,8 +117,11 @@ public sealed class JournalQuery : IAsyncDisposable
                 throw new JournalUnavailableException(Target, e);
             }
 
-            lastSequence = envelope.SequenceNr;
-            yield return new JournalEvent(envelope.PersistenceId, envelope.SequenceNr, envelope.Offset is Sequence s ? s.Value : 0, envelope.Event);
+            foreach (EventEnvelope envelope in batch)
+            {
+                lastSequence = envelope.SequenceNr;
+                yield return new JournalEvent(envelope.PersistenceId, envelope.SequenceNr, envelope.Offset is Sequence s ? s.Value : 0, envelope.Event);
+            }
         }
     }
 

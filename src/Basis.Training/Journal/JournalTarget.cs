@@ -65,4 +65,23 @@ public sealed record JournalTarget
     }
 
     public override string ToString() => Describe();
+
+    /// <summary>
+    /// Closes this process's idle pooled connections to the database, once nothing in the process uses it:
+    /// the last SQLite connection to close folds the write-ahead log back into the file, so the run folder
+    /// is settled when the journal is disposed rather than whenever a pool is collected.
+    /// </summary>
+    internal void ReleasePooledConnections()
+    {
+        if (IsPostgres)
+        {
+            using var connection = new NpgsqlConnection(ConnectionString);
+            NpgsqlConnection.ClearPool(connection);
+        }
+        else
+        {
+            using var connection = new SqliteConnection(ConnectionString);
+            SqliteConnection.ClearPool(connection);
+        }
+    }
 }

@@ -22,6 +22,15 @@ public static class JournalConfig
 
         // SQLite has one writer at a time: more writers only queue on its lock (akka-notes §3).
         int parallelism = target.IsPostgres ? tuning.Parallelism : 1;
+        // Microsoft.Data.Sqlite begins a serializable transaction IMMEDIATE (the database's one write lock),
+        // so two readers, or a reader and the writer, would queue behind each other in 150 ms sleeps;
+        // read-uncommitted begins a plain deferred transaction. Without a shared cache a SQLite reader
+        // still sees only committed rows (WAL: the snapshot of its first read).
+        // Tags go to the tag table and to the journal's csv column, and are read from the column: with
+        // linq2db 6.5.1 the tag-table read joins every row to a scan of the whole tag table (GROUP_CONCAT
+        // over a CASE, no index), which makes replay quadratic (measured: 1,500 against 10,000+ events/s
+        // at 15,000 rows; docs/performance.md).
+        string readIsolation = target.IsPostgres ? "unspecified" : "read-uncommitted";
         int gapTries = Math.Max(1, (int)Math.Ceiling(tuning.GapTimeout / tuning.PollInterval));
         var bindings = new StringBuilder();
         foreach (Type type in JournalEventSerializer.BoundTypes)
@@ -46,7 +55,8 @@ public static class JournalConfig
                     parallelism = {{parallelism}}
                     batch-size = {{tuning.BatchSize}}
                     buffer-size = {{tuning.BufferSize}}
-                    tag-write-mode = TagTable
+                    tag-write-mode = Both
+                    read-isolation-level = {{readIsolation}}
                     auto-initialize = on
                     warn-on-auto-init-fail = off
                     circuit-breaker { call-timeout = {{Seconds(tuning.CallTimeout)}} }
@@ -56,7 +66,8 @@ public static class JournalConfig
                   connection-string = {{connection}}
                   provider-name = {{provider}}
                   write-plugin = "akka.persistence.journal.sql"
-                  tag-read-mode = TagTable
+                  tag-read-mode = Csv
+                  read-isolation-level = {{readIsolation}}
                   refresh-interval = {{Seconds(tuning.PollInterval)}}
                   journal-sequence-retrieval {
                     query-delay = {{Seconds(tuning.PollInterval)}}
@@ -68,6 +79,7 @@ public static class JournalConfig
                   sql {
                     connection-string = {{connection}}
                     provider-name = {{provider}}
+                    read-isolation-level = {{readIsolation}}
                     auto-initialize = on
                     warn-on-auto-init-fail = off
                     circuit-breaker { call-timeout = {{Seconds(tuning.CallTimeout)}} }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Persistence.Journal;
 using Basis.Training.Graph;
@@ -46,6 +47,9 @@ public sealed class TrainingJournal : IAsyncDisposable
     /// <summary>The learner's last written sequence number (1 once <c>RunStarted</c> is in).</summary>
     public long LearnerSequence { get; private set; }
 
+    /// <summary>Wall-clock time the caller spent waiting on writes and snapshots: what the journal adds to a run that awaits each.</summary>
+    public TimeSpan WriteTime { get; private set; }
+
     /// <summary>The latest run snapshot, as the learner's stream recovered it (null when none).</summary>
     public Run.RunSnapshot? Snapshot { get; }
 
@@ -78,7 +82,7 @@ public sealed class TrainingJournal : IAsyncDisposable
         IActorRef? learner = null;
         try
         {
-            await LegacyJournalCheck.RequireAkkaFormatAsync(target, cancellationToken).ConfigureAwait(false);
+            await JournalPreflight.CheckAsync(target, forWriting: true, cancellationToken).ConfigureAwait(false);
             int instance = Interlocked.Increment(ref s_instances);
             var aggregatorRecovered = new TaskCompletionSource<JournalStreamActor.Recovered>(TaskCreationOptions.RunContinuationsAsynchronously);
             var learnerRecovered = new TaskCompletionSource<JournalStreamActor.Recovered>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -179,6 +183,7 @@ public sealed class TrainingJournal : IAsyncDisposable
         if (_ownsSystem)
         {
             await _system.Terminate().ConfigureAwait(false);
+            Target.ReleasePooledConnections();
         }
     }
 
@@ -201,6 +206,7 @@ public sealed class TrainingJournal : IAsyncDisposable
     {
         // A stopped run writes nothing more; a write already sent completes or fails whole.
         cancellationToken.ThrowIfCancellationRequested();
+        long started = Stopwatch.GetTimestamp();
         try
         {
             return await stream.Ask<T>(command, _timeout, cancellationToken).ConfigureAwait(false);
@@ -209,6 +215,10 @@ public sealed class TrainingJournal : IAsyncDisposable
         {
             // A failed write stops its stream (Akka's rule); the run fails with the database named and resumes from what was committed.
             throw new JournalUnavailableException(Target, e);
+        }
+        finally
+        {
+            WriteTime += Stopwatch.GetElapsedTime(started);
         }
     }
 }

@@ -6,10 +6,10 @@ namespace Basis.Training.Journal;
 
 /// <summary>
 /// Before Akka.Persistence.Sql opens a database: refuses one that holds a journal of the earlier
-/// home-made format (its tables would otherwise be half-shadowed by Akka's), and names an unreachable
-/// PostgreSQL before any actor starts.
+/// home-made format (its tables would otherwise be half-shadowed by Akka's), names an unreachable
+/// PostgreSQL before any actor starts, and puts a SQLite file the run writes in WAL mode.
 /// </summary>
-internal static class LegacyJournalCheck
+internal static class JournalPreflight
 {
     // The earlier format kept its own migration table and a journal whose event column was "payload".
     private const string SqliteProbe = """
@@ -24,8 +24,13 @@ internal static class LegacyJournalCheck
 
     /// <exception cref="LegacyJournalException">The database holds the earlier format.</exception>
     /// <exception cref="JournalUnavailableException">PostgreSQL cannot be reached.</exception>
-    public static async Task RequireAkkaFormatAsync(JournalTarget target, CancellationToken cancellationToken)
+    public static async Task CheckAsync(JournalTarget target, bool forWriting, CancellationToken cancellationToken)
     {
+        if (!target.IsPostgres && forWriting)
+        {
+            await UseWriteAheadLogAsync(target, cancellationToken).ConfigureAwait(false);
+        }
+
         if (!target.IsPostgres && !File.Exists(target.SqlitePath))
         {
             return;
@@ -46,6 +51,26 @@ internal static class LegacyJournalCheck
             }
         }
         catch (Exception e) when (e is NpgsqlException or SqliteException or TimeoutException)
+        {
+            throw new JournalUnavailableException(target, e);
+        }
+    }
+
+    // In WAL mode readers (replay, the dashboard's live feed) never block the run's writes, nor they
+    // the readers; a commit is still durable (synchronous = FULL, Microsoft.Data.Sqlite's default).
+    // The mode is stored in the file, so it is set once, before Akka.Persistence.Sql creates its tables.
+    private static async Task UseWriteAheadLogAsync(JournalTarget target, CancellationToken cancellationToken)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(target.SqlitePath)!);
+            await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder(target.ConnectionString) { Pooling = false }.ToString());
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using SqliteCommand wal = connection.CreateCommand();
+            wal.CommandText = "PRAGMA journal_mode = WAL";
+            await wal.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SqliteException e)
         {
             throw new JournalUnavailableException(target, e);
         }

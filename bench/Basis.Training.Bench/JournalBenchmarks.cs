@@ -9,8 +9,8 @@ namespace Basis.Training.Bench;
 
 /// <summary>
 /// The run journal on Akka.Persistence.Sql with the training run's real event mix: per step, 256
-/// rollouts (a RolloutGenerated and a RewardAssigned each) and the BatchFormed, in one atomic write,
-/// then the learner's PolicyUpdated; steps written one after another, as <c>basis train</c> does.
+/// rollouts (a RolloutGenerated and a RewardAssigned each) and the tagged BatchFormed, in one atomic
+/// write, then the learner's tagged PolicyUpdated; steps written one after another, as <c>basis train</c> does.
 /// One operation = one event.
 /// </summary>
 [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 2, iterationCount: 9)]
@@ -165,9 +165,8 @@ internal sealed class JournalBenchStore : IDisposable
         {
             int tokens = 6 + random.Next(4);
             rewards[slot] = random.Next(2);
-            events.Add(new Tagged(
-                new RolloutGenerated(step, slot, 0, $"arith-{random.Next():x8}", "1234=", [.. Enumerable.Range(0, tokens).Select(_ => random.Next(20))], [.. Enumerable.Range(0, tokens).Select(_ => -(float)random.NextDouble())], step),
-                ["rollout"]));
+            var generated = new RolloutGenerated(step, slot, 0, $"arith-{random.Next():x8}", "1234=", [.. Enumerable.Range(0, tokens).Select(_ => random.Next(20))], [.. Enumerable.Range(0, tokens).Select(_ => -(float)random.NextDouble())], step);
+            events.Add(generated);
             events.Add(new RewardAssigned(step, slot, rewards[slot], "exact", false));
         }
 

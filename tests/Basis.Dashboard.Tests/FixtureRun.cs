@@ -63,7 +63,7 @@ internal sealed class FixtureRun : IAsyncDisposable
             {
                 rewards[slot] = _random.Next(2);
                 quarantined[slot] = slot == 0 && step % 3 == 2;
-                writes.Add(new Tagged(new RolloutGenerated(step, slot, 0, $"p{slot}", "42", [1, 2], [-0.5f, -0.25f], step), ["rollout"]));
+                writes.Add(new RolloutGenerated(step, slot, 0, $"p{slot}", "42", [1, 2], [-0.5f, -0.25f], step));
                 writes.Add(new RewardAssigned(step, slot, rewards[slot], "fixture", quarantined[slot]));
             }
 

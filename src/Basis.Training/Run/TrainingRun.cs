@@ -394,7 +394,7 @@ public sealed class TrainingRun
             _observer.Phase("supervision", $"{restarts} generator restart(s); {_graph?.RetriedChunks} dropped chunk(s) generated again");
         }
 
-        _observer.Phase("journal", string.Create(CultureInfo.InvariantCulture, $"{journal.WriteTime.TotalSeconds:F2} s waiting on journal writes and snapshots, {100 * journal.WriteTime.TotalSeconds / Math.Max(rl.Elapsed.TotalSeconds, 1e-9):F2} % of this process's RL wall-clock"));
+        _observer.Phase("journal", string.Create(CultureInfo.InvariantCulture, $"{journal.WriteTime.TotalSeconds:F2} s waiting on journal writes and snapshots ({journal.SnapshotTime.TotalSeconds:F2} s of it on snapshots), {100 * journal.WriteTime.TotalSeconds / Math.Max(rl.Elapsed.TotalSeconds, 1e-9):F2} % of this process's RL wall-clock"));
         SaveCheckpoint(model, Path.Combine(_runDir, "checkpoints", "final.safetensors"), learner.Version);
         var summary = new RunSummary(
             estimator.Name,

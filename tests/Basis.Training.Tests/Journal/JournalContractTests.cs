@@ -59,12 +59,11 @@ public abstract class JournalContractTests : TestKit
         }
 
         List<JournalEvent> batches = await ReadAsync(Query().CurrentEventsByTag("batch", cancellationToken: Cancellation));
-        List<JournalEvent> rollouts = await ReadAsync(Query().CurrentEventsByTag("rollout", cancellationToken: Cancellation));
+        List<JournalEvent> policies = await ReadAsync(Query().CurrentEventsByTag("policy", cancellationToken: Cancellation));
         List<JournalEvent> all = await ReadAsync(Query().CurrentAllEvents(Cancellation));
 
         Assert.Equal([0L, 1L, 2L], batches.Select(e => Assert.IsType<BatchFormed>(e.Event).Step));
-        Assert.Equal(6, rollouts.Count);
-        Assert.All(rollouts, e => Assert.IsType<RolloutGenerated>(e.Event));
+        Assert.Equal([1L, 2L, 3L], policies.Select(e => Assert.IsType<PolicyUpdated>(e.Event).Version));
         Assert.Equal(1 + (3 * 6), all.Count);
         Assert.Equal(all.Select(e => e.Ordering).Order(), all.Select(e => e.Ordering));
     }
@@ -185,7 +184,7 @@ public abstract class JournalContractTests : TestKit
         var events = new List<object>();
         for (int slot = 0; slot < slots; slot++)
         {
-            events.Add(new Tagged(new RolloutGenerated(step, slot, 0, $"p{slot}", "4+4=8", [4, 5, 6], [-0.5f, -1.25f, float.Epsilon], step), ["rollout"]));
+            events.Add(new RolloutGenerated(step, slot, 0, $"p{slot}", "4+4=8", [4, 5, 6], [-0.5f, -1.25f, float.Epsilon], step));
             events.Add(new RewardAssigned(step, slot, slot % 2, "exact", Quarantined: slot == 2));
         }
 

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using Basis.Persistence;
 using Basis.Training.Journal;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -28,10 +27,10 @@ public sealed class DashboardServer : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly RunFeed _feed;
-    private readonly EventJournal _journal;
+    private readonly JournalQuery _journal;
     private int _disposed;
 
-    private DashboardServer(WebApplication app, RunFeed feed, EventJournal journal, Uri address)
+    private DashboardServer(WebApplication app, RunFeed feed, JournalQuery journal, Uri address)
     {
         _app = app;
         _feed = feed;
@@ -63,11 +62,11 @@ public sealed class DashboardServer : IAsyncDisposable
             throw new DashboardStartupException($"--port {options.Port} is not a port number (0 to 65535).", 2);
         }
 
-        EventJournal journal = await OpenJournalAsync(folder, options, cancellationToken).ConfigureAwait(false);
+        JournalQuery journal = await OpenJournalAsync(folder, options, cancellationToken).ConfigureAwait(false);
         RunFeed? feed = null;
         try
         {
-            INodeStatusSource nodes = options.Nodes ?? new EmbeddedNodeStatusSource(folder, journal.Target);
+            INodeStatusSource nodes = options.Nodes ?? new EmbeddedNodeStatusSource(folder, journal.Target.Describe());
             feed = new RunFeed(journal, folder, nodes, new RunFeedOptions { FilePollInterval = options.PollInterval, TimeProvider = options.TimeProvider });
             WebApplication app = Build(feed, address, options.Port);
             try
@@ -127,33 +126,30 @@ public sealed class DashboardServer : IAsyncDisposable
             : throw new DashboardStartupException($"--host '{host}' is not an IP address (use 127.0.0.1, ::1, 0.0.0.0 or localhost).", 2);
     }
 
-    private static async Task<EventJournal> OpenJournalAsync(string folder, DashboardOptions options, CancellationToken cancellationToken)
+    private static async Task<JournalQuery> OpenJournalAsync(string folder, DashboardOptions options, CancellationToken cancellationToken)
     {
-        string provider;
-        string connection;
-        if (options.JournalConnectionString is { Length: > 0 } external)
-        {
-            provider = options.JournalProvider ?? "postgresql";
-            connection = external;
-        }
-        else
-        {
-            string database = Path.Combine(folder, "journal.db");
-            if (!File.Exists(database))
-            {
-                throw new DashboardStartupException($"{folder} has no journal.db: not a run folder, or its run has not reached RL yet.", 2);
-            }
-
-            provider = "sqlite";
-            connection = JournalFactory.SqliteConnectionStringForRunFolder(folder);
-        }
-
-        var journalOptions = new JournalOptions { PollInterval = options.PollInterval, TimeProvider = options.TimeProvider };
+        JournalTarget target;
         try
         {
-            return await JournalFactory.CreateAsync(provider, connection, TrainingJournal.CreateRegistry(), journalOptions, cancellationToken).ConfigureAwait(false);
+            target = options.JournalConnectionString is { Length: > 0 } external
+                ? JournalTarget.From(options.JournalProvider ?? "postgres", external, folder)
+                : JournalTarget.ForRunFolder(folder);
         }
-        catch (Exception e) when (e is JournalUnavailableException or ArgumentException or InvalidOperationException)
+        catch (ArgumentException e)
+        {
+            throw new DashboardStartupException($"cannot open the journal: {e.Message}", 2, e);
+        }
+
+        if (!target.IsPostgres && !File.Exists(target.SqlitePath))
+        {
+            throw new DashboardStartupException($"{folder} has no journal.db: not a run folder, or its run has not reached RL yet.", 2);
+        }
+
+        try
+        {
+            return await JournalQuery.OpenAsync(target, new JournalTuning { PollInterval = options.PollInterval }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is JournalUnavailableException or LegacyJournalException)
         {
             throw new DashboardStartupException($"cannot open the journal: {e.Message}", 2, e);
         }

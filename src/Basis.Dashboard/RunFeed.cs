@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Threading.Channels;
-using Basis.Persistence;
 using Basis.Training.Journal;
 
 namespace Basis.Dashboard;
@@ -69,7 +68,7 @@ public sealed class RunFeed : IAsyncDisposable
     private const int CatchUpChunk = 512;
     private const int SourcesWithHistory = 3;
 
-    private readonly EventJournal _journal;
+    private readonly JournalQuery _journal;
     private readonly string _runFolder;
     private readonly INodeStatusSource _nodes;
     private readonly RunFeedOptions _options;
@@ -89,7 +88,7 @@ public sealed class RunFeed : IAsyncDisposable
     private Task _work = Task.CompletedTask;
     private int _started;
 
-    public RunFeed(EventJournal journal, string runFolder, INodeStatusSource nodes, RunFeedOptions? options = null)
+    public RunFeed(JournalQuery journal, string runFolder, INodeStatusSource nodes, RunFeedOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(journal);
         ArgumentException.ThrowIfNullOrEmpty(runFolder);
@@ -232,7 +231,7 @@ public sealed class RunFeed : IAsyncDisposable
     {
         long offset = 0;
         var pending = new List<ChartPoint>();
-        await foreach (EventEnvelope envelope in _journal.CurrentEventsByTag("batch", 0, cancellationToken).ConfigureAwait(false))
+        await foreach (JournalEvent envelope in _journal.CurrentEventsByTag("batch", 0, cancellationToken).ConfigureAwait(false))
         {
             offset = envelope.Ordering;
             pending.AddRange(JournalPoints.From(envelope.Event));
@@ -245,7 +244,7 @@ public sealed class RunFeed : IAsyncDisposable
 
         Publish(pending);
         caughtUp();
-        await foreach (EventEnvelope envelope in _journal.EventsByTag("batch", offset, cancellationToken).ConfigureAwait(false))
+        await foreach (JournalEvent envelope in _journal.EventsByTag("batch", offset, cancellationToken).ConfigureAwait(false))
         {
             Publish([.. JournalPoints.From(envelope.Event)]);
         }
@@ -255,7 +254,7 @@ public sealed class RunFeed : IAsyncDisposable
     {
         long sequence = 0;
         var pending = new List<ChartPoint>();
-        await foreach (EventEnvelope envelope in _journal.CurrentEventsByPersistenceId(TrainingJournal.LearnerId, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (JournalEvent envelope in _journal.CurrentEventsByPersistenceId(TrainingJournal.LearnerId, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             sequence = envelope.SequenceNumber;
             Take(envelope.Event, pending);
@@ -263,7 +262,7 @@ public sealed class RunFeed : IAsyncDisposable
 
         Publish(pending);
         caughtUp();
-        await foreach (EventEnvelope envelope in _journal.EventsByPersistenceId(TrainingJournal.LearnerId, sequence + 1, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (JournalEvent envelope in _journal.EventsByPersistenceId(TrainingJournal.LearnerId, sequence + 1, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             pending = [];
             Take(envelope.Event, pending);
@@ -425,7 +424,7 @@ public sealed class RunFeed : IAsyncDisposable
     private RunInfo BuildInfo() => new(
         Path.GetFileName(_runFolder.TrimEnd(Path.DirectorySeparatorChar)),
         _runFolder,
-        _journal.Target,
+        _journal.Target.Describe(),
         _state,
         _runStarted?.Estimator,
         _runStarted?.Seed,

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Basis.Persistence.Tests;
+using Basis.Tests.Shared;
 using Npgsql;
 using Xunit;
 

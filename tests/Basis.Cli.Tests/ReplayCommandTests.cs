@@ -49,16 +49,40 @@ public sealed class ReplayCommandTests : IDisposable
     }
 
     [Fact]
-    public void ACorruptRowStopsReplayNamingItsOrderingAndPersistenceId()
+    public void ACorruptRowStopsReplayNamingItsPersistenceIdAndSequenceNumber()
     {
         string run = TrainTinyRun();
-        long ordering = Rewrite(run, "RewardAssigned.v1", _ => "{not json");
+        long sequence = Rewrite(run, "RewardAssigned.v1", _ => "{not json");
 
         (int exitCode, _, string error) = Cli.Run("replay", run);
 
         Assert.Equal(1, exitCode);
-        Assert.Contains($"ordering {ordering}", error);
-        Assert.Contains("aggregator", error);
+        Assert.Contains($"persistence id 'aggregator' at sequence number {sequence}", error);
+        Assert.DoesNotContain("   at ", error);
+    }
+
+    [Fact]
+    public void AJournalOfTheEarlierHomeMadeFormatIsRefusedInOneLine()
+    {
+        string run = Directory.CreateDirectory(Path.Combine(_directory, "old")).FullName;
+        using (var connection = new SqliteConnection($"Data Source={Path.Combine(run, "journal.db")};Pooling=False"))
+        {
+            connection.Open();
+            using SqliteCommand create = connection.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL);
+                CREATE TABLE journal (ordering INTEGER PRIMARY KEY AUTOINCREMENT, persistence_id TEXT NOT NULL, sequence_number INTEGER NOT NULL,
+                    created INTEGER NOT NULL, manifest TEXT NOT NULL, payload BLOB NOT NULL, writer_uuid TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0);
+                INSERT INTO schema_version VALUES (1, 0, 'journal, event_tag and snapshot tables');
+                """;
+            create.ExecuteNonQuery();
+        }
+
+        (int exitCode, _, string error) = Cli.Run("replay", run, "--verify");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("written by an earlier basis in its own format", error);
+        Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
     [Fact]
@@ -93,28 +117,30 @@ public sealed class ReplayCommandTests : IDisposable
         return run;
     }
 
-    /// <summary>Rewrites the payload of the first event with this manifest; returns its ordering.</summary>
+    /// <summary>Rewrites the message of the first event with this manifest; returns its sequence number.</summary>
     private static long Rewrite(string run, string manifest, Func<string, string> change)
     {
         using var connection = new SqliteConnection($"Data Source={Path.Combine(run, "journal.db")};Pooling=False");
         connection.Open();
         using SqliteCommand select = connection.CreateCommand();
-        select.CommandText = "SELECT ordering, payload FROM journal WHERE manifest = $m ORDER BY ordering LIMIT 1";
+        select.CommandText = "SELECT ordering, message, sequence_number FROM journal WHERE manifest = $m ORDER BY ordering LIMIT 1";
         select.Parameters.AddWithValue("$m", manifest);
         long ordering;
+        long sequence;
         string payload;
         using (SqliteDataReader reader = select.ExecuteReader())
         {
             Assert.True(reader.Read(), $"no {manifest} event");
             ordering = reader.GetInt64(0);
             payload = Encoding.UTF8.GetString((byte[])reader.GetValue(1));
+            sequence = reader.GetInt64(2);
         }
 
         using SqliteCommand update = connection.CreateCommand();
-        update.CommandText = "UPDATE journal SET payload = $p WHERE ordering = $o";
+        update.CommandText = "UPDATE journal SET message = $p WHERE ordering = $o";
         update.Parameters.AddWithValue("$p", Encoding.UTF8.GetBytes(change(payload)));
         update.Parameters.AddWithValue("$o", ordering);
         Assert.Equal(1, update.ExecuteNonQuery());
-        return ordering;
+        return sequence;
     }
 }

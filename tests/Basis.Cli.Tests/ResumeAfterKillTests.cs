@@ -3,15 +3,17 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 using Xunit;
 
 namespace Basis.Cli.Tests;
 
 /// <summary>
 /// The real <c>basis</c> process, killed with SIGKILL at seeded random points of its progress and resumed
-/// each time, ends with exactly the journal and the final checkpoint of an uninterrupted run.
+/// each time, ends with exactly the journal (event for event) and the final checkpoint of an uninterrupted
+/// run; on each database the journal supports.
 /// </summary>
-public sealed class ResumeAfterKillTests : IDisposable
+public abstract class ResumeAfterKillTests : IDisposable
 {
     private const int Steps = 40;
     private const int BatchSize = 8;
@@ -19,18 +21,25 @@ public sealed class ResumeAfterKillTests : IDisposable
 
     private readonly string _directory = Directory.CreateTempSubdirectory("basis-kill-").FullName;
 
-    public void Dispose()
+    public virtual void Dispose()
     {
         SqliteConnection.ClearAllPools();
         Directory.Delete(_directory, recursive: true);
+        GC.SuppressFinalize(this);
     }
+
+    /// <summary>The HOCON that puts the journal of the run named <paramref name="name"/> in this database ("" for the run folder's SQLite file).</summary>
+    protected abstract string JournalConfig(string name);
+
+    /// <summary>The journal's rows in ordering: persistence id, sequence number, manifest and message.</summary>
+    protected abstract List<JournalRow> ReadJournal(string name, string runFolder);
 
     [Fact]
     public async Task ARunKilledAtRandomPointsAndResumedEqualsAnUninterruptedRun()
     {
-        string config = WriteConfig();
         string reference = Directory.CreateDirectory(Path.Combine(_directory, "reference")).FullName;
         string killed = Directory.CreateDirectory(Path.Combine(_directory, "killed")).FullName;
+        string config = WriteConfig("reference");
         CancellationToken cancellation = TestContext.Current.CancellationToken;
 
         (int referenceExit, string referenceOutput) = await BasisProcess.RunToEndAsync(reference, ["train", "--config", config, "--run-dir", "run"], cancellation);
@@ -46,7 +55,7 @@ public sealed class ResumeAfterKillTests : IDisposable
         var random = new Random(20261122);
         int kills = 0;
         long reached = -1;
-        string[] first = ["train", "--config", config, "--run-dir", "run"];
+        string[] first = ["train", "--config", WriteConfig("killed"), "--run-dir", "run"];
         while (kills < 6)
         {
             // Kill once the run has got 1 to 5 steps further than at the last kill, wherever it then is (learning, committing, snapshotting).
@@ -72,8 +81,8 @@ public sealed class ResumeAfterKillTests : IDisposable
         Assert.True(exit == 0, output);
         Assert.Contains("[resume] resumed at step", output, StringComparison.Ordinal);
 
-        List<JournalRow> expected = ReadJournal(Path.Combine(reference, "run"));
-        List<JournalRow> actual = ReadJournal(Path.Combine(killed, "run"));
+        List<JournalRow> expected = ReadJournal("reference", Path.Combine(reference, "run"));
+        List<JournalRow> actual = ReadJournal("killed", Path.Combine(killed, "run"));
         Assert.Equal(expected.Count, actual.Count);
         for (int i = 0; i < expected.Count; i++)
         {
@@ -87,10 +96,10 @@ public sealed class ResumeAfterKillTests : IDisposable
         AssertMetricsAndSummaryCoverEveryStepOnce(Path.Combine(killed, "run"));
     }
 
-    private string WriteConfig()
+    private string WriteConfig(string name)
     {
         // The CI profile with enough SFT for non-zero rewards, periodic evaluations, checkpoints and snapshots.
-        string path = Path.Combine(_directory, "kill.conf");
+        string path = Path.Combine(_directory, $"{name}.conf");
         File.WriteAllText(path, $$"""
             include "{{Cli.Profile("ci.conf").Replace("\\", "/", StringComparison.Ordinal)}}"
             basis.sft.steps = 300
@@ -99,23 +108,25 @@ public sealed class ResumeAfterKillTests : IDisposable
             basis.run.checkpoint-every = 7
             basis.graph.staleness = 0
             basis.journal.snapshot-every = 4
+            {{JournalConfig(name)}}
             """);
         return path;
     }
 
-    private readonly record struct JournalRow(long Ordering, string PersistenceId, long SequenceNumber, string Manifest, string Payload);
+    /// <summary>A journal row as both runs must agree on it (its ordering value is not: PostgreSQL's identity skips numbers a killed transaction took).</summary>
+    protected readonly record struct JournalRow(string PersistenceId, long SequenceNumber, string Manifest, string Message);
 
-    private static List<JournalRow> ReadJournal(string run)
+    protected static List<JournalRow> ReadRows(System.Data.Common.DbConnection database)
     {
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(run, "journal.db")};Mode=ReadOnly;Pooling=False");
+        using System.Data.Common.DbConnection connection = database;
         connection.Open();
-        using SqliteCommand select = connection.CreateCommand();
-        select.CommandText = "SELECT ordering, persistence_id, sequence_number, manifest, payload FROM journal ORDER BY ordering";
-        using SqliteDataReader reader = select.ExecuteReader();
+        using System.Data.Common.DbCommand select = connection.CreateCommand();
+        select.CommandText = "SELECT persistence_id, sequence_number, manifest, message FROM journal ORDER BY ordering";
+        using System.Data.Common.DbDataReader reader = select.ExecuteReader();
         var rows = new List<JournalRow>();
         while (reader.Read())
         {
-            rows.Add(new JournalRow(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), Convert.ToHexString((byte[])reader.GetValue(4))));
+            rows.Add(new JournalRow(reader.GetString(0), reader.GetInt64(1), reader.GetString(2), Convert.ToHexString((byte[])reader.GetValue(3))));
         }
 
         return rows;
@@ -130,7 +141,7 @@ public sealed class ResumeAfterKillTests : IDisposable
         int runsStarted = 0;
         foreach (JournalRow row in rows)
         {
-            using JsonDocument json = JsonDocument.Parse(Convert.FromHexString(row.Payload));
+            using JsonDocument json = JsonDocument.Parse(Convert.FromHexString(row.Message));
             JsonElement e = json.RootElement;
             switch (row.Manifest)
             {
@@ -188,5 +199,54 @@ public sealed class ResumeAfterKillTests : IDisposable
         using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
         Assert.Equal(Steps, summary.RootElement.GetProperty("steps").GetInt32());
         Assert.Equal(Steps * BatchSize, summary.RootElement.GetProperty("rollouts").GetInt64());
+    }
+}
+
+public sealed class SqliteResumeAfterKillTests : ResumeAfterKillTests
+{
+    protected override string JournalConfig(string name) => string.Empty;
+
+    protected override List<JournalRow> ReadJournal(string name, string runFolder) =>
+        ReadRows(new SqliteConnection($"Data Source={Path.Combine(runFolder, "journal.db")};Mode=ReadOnly;Pooling=False"));
+}
+
+public sealed class PostgresResumeAfterKillTests : ResumeAfterKillTests
+{
+    private readonly string _server = Environment.GetEnvironmentVariable("BASIS_TEST_POSTGRES") is { Length: > 0 } given
+        ? given
+        : throw new InvalidOperationException("BASIS_TEST_POSTGRES is not set; tests/run starts a PostgreSQL server and exports it.");
+
+    private readonly string _prefix = $"basis_kill_{Guid.NewGuid():N}";
+    private readonly List<string> _schemas = [];
+
+    public override void Dispose()
+    {
+        NpgsqlConnection.ClearAllPools();
+        foreach (string schema in _schemas)
+        {
+            Execute(_server, $"DROP SCHEMA IF EXISTS {schema} CASCADE");
+        }
+
+        base.Dispose();
+    }
+
+    protected override string JournalConfig(string name)
+    {
+        string schema = $"{_prefix}_{name}";
+        Execute(_server, $"CREATE SCHEMA {schema}");
+        _schemas.Add(schema);
+        string connection = new NpgsqlConnectionStringBuilder(_server) { SearchPath = schema }.ConnectionString;
+        return $"basis.journal {{ provider = postgres, connection-string = \"{connection}\" }}";
+    }
+
+    protected override List<JournalRow> ReadJournal(string name, string runFolder) =>
+        ReadRows(new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_server) { SearchPath = $"{_prefix}_{name}" }.ConnectionString));
+
+    private static void Execute(string connectionString, string sql)
+    {
+        using var connection = new NpgsqlConnection(connectionString);
+        connection.Open();
+        using var command = new NpgsqlCommand(sql, connection);
+        command.ExecuteNonQuery();
     }
 }

@@ -1,4 +1,3 @@
-using Basis.Persistence;
 using Basis.Tasks;
 using Basis.Tasks.Synthetic;
 using Basis.Training.Journal;
@@ -111,7 +110,7 @@ internal sealed class ClusterRun : IAsyncDisposable
         }
     }
 
-    private Task<EventJournal> OpenJournalAsync() => JournalFactory.CreateAsync("sqlite", $"Data Source={Path.Combine(RunDir, "journal.db")}", TrainingJournal.CreateRegistry());
+    private Task<JournalQuery> OpenJournalAsync() => JournalQuery.OpenAsync(JournalTarget.ForRunFolder(RunDir), null, CancellationToken.None);
 
     /// <summary>Learner steps the journal records (PolicyUpdated events), read through the run's journal reader.</summary>
     public async Task<int> StepsInJournalAsync()
@@ -121,9 +120,9 @@ internal sealed class ClusterRun : IAsyncDisposable
             return 0;
         }
 
-        await using EventJournal journal = await OpenJournalAsync();
+        await using JournalQuery journal = await OpenJournalAsync();
         int steps = 0;
-        await foreach (EventEnvelope envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.LearnerId))
+        await foreach (JournalEvent envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.LearnerId))
         {
             steps += envelope.Event is PolicyUpdated ? 1 : 0;
         }
@@ -145,10 +144,10 @@ internal sealed class ClusterRun : IAsyncDisposable
             Tiers = TrainingRun.SelectTiers(["add-1d"]),
         });
         var schedule = new PromptSchedule(tasks.Train.Count, BatchSize, 7);
-        await using EventJournal journal = await OpenJournalAsync();
+        await using JournalQuery journal = await OpenJournalAsync();
         var rollouts = new List<RolloutGenerated>();
         var batches = new List<BatchFormed>();
-        await foreach (EventEnvelope envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.AggregatorId))
+        await foreach (JournalEvent envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.AggregatorId))
         {
             switch (envelope.Event)
             {

@@ -1,4 +1,4 @@
-using Basis.Persistence;
+using Akka.Persistence.Journal;
 using Basis.Training.Journal;
 using Basis.Training.Run;
 
@@ -14,23 +14,22 @@ internal sealed class FixtureRun : IAsyncDisposable
     public const int BatchSize = 4;
     public const int EvalEvery = 5;
 
-    private readonly EventJournal _journal;
+    private readonly TrainingJournal _journal;
     private readonly MetricsFile _metrics;
     private readonly Random _random = new(1234);
-    private long _aggregatorSequence;
-    private long _learnerSequence;
 
-    private FixtureRun(string folder, EventJournal journal, MetricsFile metrics)
+    private FixtureRun(string folder, TrainingJournal journal, MetricsFile metrics)
     {
         Folder = folder;
         _journal = journal;
         _metrics = metrics;
+        Journal = new JournalQuery(journal.System, journal.Target, ownsSystem: false);
     }
 
     public string Folder { get; }
 
-    /// <summary>The writer's journal; a reader on the same instance is woken by each commit instead of polling.</summary>
-    public EventJournal Journal => _journal;
+    /// <summary>A reader of the journal in the writer's actor system; its live queries poll every 50 ms.</summary>
+    public JournalQuery Journal { get; }
 
     public int Steps { get; private set; }
 
@@ -41,10 +40,11 @@ internal sealed class FixtureRun : IAsyncDisposable
     {
         string folder = Path.Combine(Path.GetTempPath(), "basis-dashboard-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
-        EventJournal journal = await JournalFactory.CreateAsync("sqlite", JournalFactory.SqliteConnectionStringForRunFolder(folder), TrainingJournal.CreateRegistry());
+        JournalTarget target = JournalTarget.ForRunFolder(folder);
+        TrainingJournal journal = await TrainingJournal.OpenAsync(RunActorSystem.Create(target, new JournalTuning { PollInterval = TimeSpan.FromMilliseconds(50) }), target, ownsSystem: true, CancellationToken.None);
         var metrics = new MetricsFile(Path.Combine(folder, MetricsPoints.FileName));
         var run = new FixtureRun(folder, journal, metrics);
-        await journal.AppendAtomicAsync([new EventWrite(TrainingJournal.LearnerId, ++run._learnerSequence, new RunStarted(estimator, "fixture", "policy-hash", "tasks-hash", "offline-table.jsonl", 8, 42, BatchSize, 1), ["run"])]);
+        await journal.StartAsync(new RunStarted(estimator, "fixture", "policy-hash", "tasks-hash", "offline-table.jsonl", 8, 42, BatchSize, 1), CancellationToken.None);
         metrics.Append(new StepRecord(-1, 0, 0, double.NaN, 0.25, null, null, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 0));
         await run.AppendStepsAsync(steps);
         return run;
@@ -56,28 +56,26 @@ internal sealed class FixtureRun : IAsyncDisposable
         for (int i = 0; i < count; i++)
         {
             long step = Steps++;
-            var writes = new List<EventWrite>();
+            var writes = new List<object>();
             var rewards = new double[BatchSize];
             var quarantined = new bool[BatchSize];
             for (int slot = 0; slot < BatchSize; slot++)
             {
                 rewards[slot] = _random.Next(2);
                 quarantined[slot] = slot == 0 && step % 3 == 2;
-                writes.Add(new EventWrite(TrainingJournal.AggregatorId, ++_aggregatorSequence, new RolloutGenerated(step, slot, 0, $"p{slot}", "42", [1, 2], [-0.5f, -0.25f], step), ["rollout"]));
-                writes.Add(new EventWrite(TrainingJournal.AggregatorId, ++_aggregatorSequence, new RewardAssigned(step, slot, rewards[slot], "fixture", quarantined[slot])));
+                writes.Add(new RolloutGenerated(step, slot, 0, $"p{slot}", "42", [1, 2], [-0.5f, -0.25f], step));
+                writes.Add(new RewardAssigned(step, slot, rewards[slot], "fixture", quarantined[slot]));
             }
 
             double beta = 0.5 + (step * 0.01);
-            writes.Add(new EventWrite(
-                TrainingJournal.AggregatorId,
-                ++_aggregatorSequence,
+            writes.Add(new Tagged(
                 new BatchFormed(step, "basis", [0, 1, 2, 3], ["p0", "p1", "p2", "p3"], [0, 0, 0, 0], rewards, quarantined, [3, 3, 3, 3], [8, 8, 8, 8], new double[BatchSize], new double[BatchSize], beta, BatchSize - (int)(step % 2)),
                 ["batch"]));
-            await _journal.AppendAtomicAsync(writes);
+            await _journal.AppendAsync(TrainingJournal.AggregatorId, writes, CancellationToken.None);
 
             double? accuracy = (step + 1) % EvalEvery == 0 ? 0.25 + (step * 0.01) : null;
             double loss = 0.1 - (step * 0.001);
-            await _journal.AppendAtomicAsync([new EventWrite(TrainingJournal.LearnerId, ++_learnerSequence, new PolicyUpdated(step + 1, step, null, loss, 0.5, 1e-4, 0.3, accuracy), ["policy"])]);
+            await _journal.WritePolicyUpdatedAsync(new PolicyUpdated(step + 1, step, null, loss, 0.5, 1e-4, 0.3, accuracy), CancellationToken.None);
             double kept = 0;
             int n = 0;
             for (int slot = 0; slot < BatchSize; slot++)

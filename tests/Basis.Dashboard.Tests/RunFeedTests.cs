@@ -9,13 +9,13 @@ public sealed class RunFeedTests
     {
         await using FixtureRun run = await FixtureRun.CreateAsync(steps: 5);
         var clock = new ManualTimeProvider();
-        await using var feed = new RunFeed(run.Journal, run.Folder, new EmbeddedNodeStatusSource(run.Folder, run.Journal.Target), new RunFeedOptions { FilePollInterval = s_poll, NodePollInterval = s_poll, TimeProvider = clock });
+        await using var feed = new RunFeed(run.Journal, run.Folder, new EmbeddedNodeStatusSource(run.Folder, run.Journal.Target.Describe()), new RunFeedOptions { FilePollInterval = s_poll, NodePollInterval = s_poll, TimeProvider = clock });
         feed.Start();
         await TestServers.WaitReadyAsync(feed);
         using FeedSubscription subscription = feed.Subscribe();
         var seen = new List<ChartPoint>(subscription.Snapshot.Points);
 
-        // The journal's live queries are woken by the commit itself; the CSV files wait for the next poll.
+        // The journal's live queries poll the database every 50 ms; the CSV files wait for the next poll of the fake clock.
         // Each step commits twice (the batch, then the policy update), and the feed follows each commit on its own: wait for both.
         await run.AppendStepsAsync(2);
         await ReadUntilAsync(subscription, seen, () => Count(seen, DashboardSeries.Reward) == 7 && Count(seen, DashboardSeries.Loss) == 7);
@@ -38,7 +38,7 @@ public sealed class RunFeedTests
     {
         await using FixtureRun run = await FixtureRun.CreateAsync(steps: 1);
         var clock = new ManualTimeProvider();
-        await using var feed = new RunFeed(run.Journal, run.Folder, new EmbeddedNodeStatusSource(run.Folder, run.Journal.Target), new RunFeedOptions { FilePollInterval = s_poll, NodePollInterval = s_poll, TimeProvider = clock });
+        await using var feed = new RunFeed(run.Journal, run.Folder, new EmbeddedNodeStatusSource(run.Folder, run.Journal.Target.Describe()), new RunFeedOptions { FilePollInterval = s_poll, NodePollInterval = s_poll, TimeProvider = clock });
         feed.Start();
         await TestServers.WaitReadyAsync(feed);
         Assert.Equal(RunState.Running, feed.Snapshot().Info.State);
@@ -66,7 +66,7 @@ public sealed class RunFeedTests
     {
         await using FixtureRun run = await FixtureRun.CreateAsync(steps: 1);
         var clock = new ManualTimeProvider();
-        await using var feed = new RunFeed(run.Journal, run.Folder, new EmbeddedNodeStatusSource(run.Folder, run.Journal.Target), new RunFeedOptions { SubscriberCapacity = 2, TimeProvider = clock });
+        await using var feed = new RunFeed(run.Journal, run.Folder, new EmbeddedNodeStatusSource(run.Folder, run.Journal.Target.Describe()), new RunFeedOptions { SubscriberCapacity = 2, TimeProvider = clock });
         feed.Start();
         await TestServers.WaitReadyAsync(feed);
         using FeedSubscription slow = feed.Subscribe();

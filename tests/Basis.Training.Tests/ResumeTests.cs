@@ -88,7 +88,7 @@ public sealed class ResumeTests : IDisposable
         {
             connection.Open();
             using SqliteCommand select = connection.CreateCommand();
-            select.CommandText = "SELECT ordering, CAST(payload AS TEXT) FROM journal WHERE manifest = 'BatchFormed.v1' AND json_extract(payload, '$.Step') = 3";
+            select.CommandText = "SELECT ordering, CAST(message AS TEXT) FROM journal WHERE manifest = 'BatchFormed.v1' AND json_extract(message, '$.Step') = 3";
             long ordering;
             JsonObject formed;
             using (SqliteDataReader reader = select.ExecuteReader())
@@ -101,7 +101,7 @@ public sealed class ResumeTests : IDisposable
             JsonArray advantages = formed["Advantages"]!.AsArray();
             advantages[1] = advantages[1]!.GetValue<double>() + 1e-12;
             using SqliteCommand update = connection.CreateCommand();
-            update.CommandText = "UPDATE journal SET payload = $p WHERE ordering = $o";
+            update.CommandText = "UPDATE journal SET message = $p WHERE ordering = $o";
             update.Parameters.AddWithValue("$p", System.Text.Encoding.UTF8.GetBytes(formed.ToJsonString()));
             update.Parameters.AddWithValue("$o", ordering);
             Assert.Equal(1, update.ExecuteNonQuery());
@@ -147,26 +147,26 @@ public sealed class ResumeTests : IDisposable
         new GraphSettings { QueueBound = 2, ChunkSize = 4 },
         new JournalSettings { SnapshotEvery = 3 });
 
-    /// <summary>Every event in journal order: stream, sequence number, manifest and payload (RunStarted without its run-folder path).</summary>
+    /// <summary>Every event in journal order: stream, sequence number, manifest and message (RunStarted without its run-folder path).</summary>
     private static List<string> Events(string run)
     {
         using var connection = new SqliteConnection($"Data Source={Path.Combine(run, "journal.db")};Pooling=False");
         connection.Open();
         using SqliteCommand select = connection.CreateCommand();
-        select.CommandText = "SELECT persistence_id, sequence_number, manifest, CAST(payload AS TEXT) FROM journal ORDER BY ordering";
+        select.CommandText = "SELECT persistence_id, sequence_number, manifest, CAST(message AS TEXT) FROM journal ORDER BY ordering";
         using SqliteDataReader reader = select.ExecuteReader();
         var events = new List<string>();
         while (reader.Read())
         {
-            string payload = reader.GetString(3);
+            string message = reader.GetString(3);
             if (reader.GetString(2) == "RunStarted.v1")
             {
-                JsonObject started = JsonNode.Parse(payload)!.AsObject();
+                JsonObject started = JsonNode.Parse(message)!.AsObject();
                 started.Remove("OfflineTable");
-                payload = started.ToJsonString();
+                message = started.ToJsonString();
             }
 
-            events.Add($"{reader.GetString(0)}#{reader.GetInt64(1)} {reader.GetString(2)} {payload}");
+            events.Add($"{reader.GetString(0)}#{reader.GetInt64(1)} {reader.GetString(2)} {message}");
         }
 
         return events;
@@ -178,7 +178,7 @@ public sealed class ResumeTests : IDisposable
         using var connection = new SqliteConnection($"Data Source={Path.Combine(run, "journal.db")};Pooling=False");
         connection.Open();
         using SqliteCommand select = connection.CreateCommand();
-        select.CommandText = "SELECT ordering, CAST(payload AS TEXT) FROM journal WHERE manifest = 'PolicyUpdated.v1' ORDER BY ordering DESC LIMIT 1";
+        select.CommandText = "SELECT ordering, CAST(message AS TEXT) FROM journal WHERE manifest = 'PolicyUpdated.v1' ORDER BY ordering DESC LIMIT 1";
         long ordering;
         long step;
         using (SqliteDataReader reader = select.ExecuteReader())

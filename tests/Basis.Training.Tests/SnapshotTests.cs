@@ -1,7 +1,6 @@
 using Basis.Estimators;
 using Basis.Model;
 using Basis.Model.Optim;
-using Basis.Persistence;
 using Basis.Training.Journal;
 using Basis.Training.Run;
 using Microsoft.Data.Sqlite;
@@ -60,15 +59,17 @@ public sealed class SnapshotTests : IDisposable
         estimator.Estimate(new RolloutBatch(0, [.. Enumerable.Range(0, 8).Select(i => new ScoredRollout($"p{i}", 0, i % 3 == 0 ? 1 : 0, Offline: new OfflineCounts(i % 4, 4)))]));
         string state = EstimatorStateJson.Serialize(estimator.ExportState());
 
-        await using (TrainingJournal journal = await TrainingJournal.OpenAsync("sqlite", JournalFactory.SqliteConnectionStringForRunFolder(_directory), TestContext.Current.CancellationToken))
+        JournalTarget target = JournalTarget.ForRunFolder(_directory);
+        await using (TrainingJournal journal = await TrainingJournal.OpenAsync(RunActorSystem.Create(target), target, ownsSystem: true, TestContext.Current.CancellationToken))
         {
             await journal.StartAsync(new RunStarted("basis", "", "hash", null, "table", 4, 7, 8, 1), TestContext.Current.CancellationToken);
             RunSnapshot snapshot = RunSnapshot.Capture(1, 1, journal.AggregatorSequence, journal.LearnerSequence, 7, "hash", model, new TransformerOptimizer(model, optimizer), state, 8, 40, 1.5, double.NaN);
             await journal.SaveSnapshotAsync(snapshot, TestContext.Current.CancellationToken);
         }
 
-        await using TrainingJournal reopened = await TrainingJournal.OpenForResumeAsync("sqlite", JournalFactory.SqliteConnectionStringForRunFolder(_directory), TestContext.Current.CancellationToken);
-        ResumeState resume = await ResumeState.LoadAsync(reopened, TestContext.Current.CancellationToken);
+        await using TrainingJournal reopened = await TrainingJournal.OpenForResumeAsync(RunActorSystem.Create(target), target, ownsSystem: true, TestContext.Current.CancellationToken);
+        await using var events = new JournalQuery(reopened.System, target, ownsSystem: false);
+        ResumeState resume = await ResumeState.LoadAsync(reopened, events, TestContext.Current.CancellationToken);
         RunSnapshot loaded = Assert.IsType<RunSnapshot>(resume.Snapshot);
         Assert.Equal(1, resume.NextStep);
         Assert.Empty(resume.Steps);

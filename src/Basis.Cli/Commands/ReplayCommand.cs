@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Basis.Persistence;
 using Basis.Training.Journal;
 using Basis.Training.Run;
 
@@ -19,7 +18,7 @@ internal static class ReplayCommand
         var command = new Command(
             "replay",
             "Stream a training run's persisted event journal: counts by event type, --verify recomputes the advantages, --export writes csv or jsonl. "
-            + "A corrupt row stops the replay with an error naming its ordering and persistence id (exit 1).")
+            + "A corrupt row stops the replay with an error naming its persistence id and sequence number (exit 1).")
         {
             run, verify, export, output,
         };
@@ -31,27 +30,26 @@ internal static class ReplayCommand
             try
             {
                 // A PostgreSQL run's folder names its journal in config.json (its password comes from PGPASSWORD or ~/.pgpass).
-                string provider = "sqlite";
-                string connection = JournalFactory.SqliteConnectionStringForRunFolder(folder.FullName);
+                JournalTarget database = JournalTarget.ForRunFolder(folder.FullName);
                 if (RunConfigFile.TryReadExternalJournal(folder.FullName, out string external, out string externalConnection))
                 {
-                    (provider, connection) = (external, externalConnection);
+                    database = JournalTarget.From(external, externalConnection, folder.FullName);
                 }
-                else if (!File.Exists(Path.Combine(folder.FullName, "journal.db")))
+                else if (!File.Exists(database.SqlitePath))
                 {
-                    stderr.WriteLine($"basis replay: {Path.Combine(folder.FullName, "journal.db")} does not exist; is {folder.FullName} a run folder?");
+                    stderr.WriteLine($"basis replay: {database.SqlitePath} does not exist; is {folder.FullName} a run folder?");
                     return 1;
                 }
 
-                await using EventJournal journal = await JournalFactory.CreateAsync(provider, connection, TrainingJournal.CreateRegistry(), cancellationToken: cancellationToken);
-                string database = journal.Target;
+                await using JournalQuery journal = await JournalQuery.OpenAsync(database, null, cancellationToken);
+                
                 var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
-                await foreach (EventEnvelope envelope in journal.CurrentAllEvents(cancellationToken: cancellationToken))
+                await foreach (JournalEvent envelope in journal.CurrentAllEvents(cancellationToken))
                 {
                     counts[envelope.Manifest] = counts.GetValueOrDefault(envelope.Manifest) + 1;
                 }
 
-                stdout.WriteLine($"journal {database}: {string.Join(", ", counts.Select(c => $"{c.Value} {c.Key}"))}");
+                stdout.WriteLine($"journal {database.Describe()}: {string.Join(", ", counts.Select(c => $"{c.Value} {c.Key}"))}");
                 int status = 0;
                 if (parseResult.GetValue(verify))
                 {
@@ -88,7 +86,7 @@ internal static class ReplayCommand
 
                 return status;
             }
-            catch (Exception e) when (e is JournalCorruptionException or JournalUnavailableException or InvalidOperationException or IOException or FormatException or ArgumentException)
+            catch (Exception e) when (e is JournalCorruptionException or JournalUnavailableException or LegacyJournalException or InvalidOperationException or IOException or FormatException or ArgumentException)
             {
                 stderr.WriteLine($"basis replay: {e.Message}");
                 return 1;

@@ -67,7 +67,11 @@ internal static class TrainCommand
             try
             {
                 settings = TrainSettingsLoader.Load(files);
-                fleet = LearnerNode.FromConfig(files, settings.Graph.ChunkSize, output);
+                // In a cluster the learner node's ActorSystem is the run's only one: it carries the journal's plugins too.
+                string journalFolder = resumeDir ?? parseResult.GetValue(runDirOption) ?? settings.Run.RunDir;
+                Akka.Configuration.Config journal = Basis.Training.Journal.JournalConfig.For(
+                    Basis.Training.Journal.JournalTarget.From(settings.Journal.Provider, settings.Journal.ConnectionString, journalFolder), settings.Journal.Tuning);
+                fleet = LearnerNode.FromConfig(files, settings.Graph.ChunkSize, output, journal);
             }
             catch (Exception e) when (e is HoconException or HoconOptionsException or ArgumentException or FileNotFoundException)
             {

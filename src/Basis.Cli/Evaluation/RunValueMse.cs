@@ -4,7 +4,6 @@ using Basis.Estimators;
 using Basis.Estimators.Simulation;
 using Basis.Model;
 using Basis.Model.Checkpoints;
-using Basis.Persistence;
 using Basis.Rollouts;
 using Basis.Tasks;
 using Basis.Tasks.OfflineTable;
@@ -198,10 +197,9 @@ internal static class RunValueMse
                 }
             }
 
-            await using EventJournal journal = await JournalFactory.CreateAsync(
-                "sqlite", JournalFactory.SqliteConnectionStringForRunFolder(copy), TrainingJournal.CreateRegistry(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            await using JournalQuery journal = await JournalQuery.OpenAsync(JournalTarget.ForRunFolder(copy), null, cancellationToken).ConfigureAwait(false);
             RunStarted? started = null;
-            await foreach (EventEnvelope envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.LearnerId, cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (JournalEvent envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.LearnerId, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 if (envelope.Event is RunStarted s)
                 {
@@ -211,7 +209,7 @@ internal static class RunValueMse
             }
 
             var batches = new List<BatchFormed>();
-            await foreach (EventEnvelope envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.AggregatorId, cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (JournalEvent envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.AggregatorId, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 if (envelope.Event is BatchFormed formed)
                 {

@@ -8,6 +8,7 @@ using Akka.Management.Dsl;
 using Akka.Remote.Transport.DotNetty;
 using Basis.Cluster.Membership;
 using Basis.Cluster.Protocol;
+using Basis.Training.Hosting;
 
 namespace Basis.Cluster.Hosting;
 
@@ -34,14 +35,15 @@ public static class ClusterActorSystem
     /// <param name="roles">This node's roles (learner or rollout, and its id role).</param>
     /// <param name="port">Overrides akka.remote.dot-netty.tcp.port (a rollout node's own port); null keeps it.</param>
     /// <exception cref="ClusterConfigurationException">TLS is on and the certificate is missing or cannot be opened.</exception>
-    public static ActorSystem Create(string akkaHocon, IReadOnlyList<string> roles, int? port = null)
+    /// <param name="plugins">Settings built in code underneath the tree's (the learner's journal plugins).</param>
+    public static ActorSystem Create(string akkaHocon, IReadOnlyList<string> roles, int? port = null, Config? plugins = null)
     {
         ArgumentNullException.ThrowIfNull(akkaHocon);
         ArgumentNullException.ThrowIfNull(roles);
         string overrides = $"akka.cluster.roles = [{string.Join(", ", roles.Select(r => $"\"{r}\""))}]"
             + (port is int p ? $"\n{Tcp}.port = {p}" : string.Empty);
         Config config = ConfigurationFactory.ParseString(overrides)
-            .WithFallback(ConfigurationFactory.ParseString(akkaHocon))
+            .WithFallback(BasisActorSystem.ConfigFor(akkaHocon, plugins))
             .WithFallback(ConfigurationFactory.ParseString(ClusterMessageSerializer.Hocon));
         ActorSystemSetup setup = ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(config));
         if (config.GetBoolean($"{Tcp}.enable-ssl", false))

@@ -32,7 +32,8 @@ public sealed class LearnerNode : IAsyncDisposable
     /// Its ActorSystem is the run's only one: `basis train` runs the training graph in it too (TrainingRun.ActorSystem).
     /// </summary>
     /// <exception cref="ClusterConfigurationException">A cluster setting or the TLS certificate is missing or invalid.</exception>
-    public static LearnerNode? FromConfig(IEnumerable<string> files, int chunkSize, TextWriter log)
+    /// <param name="plugins">Settings built in code that the system needs as well (the run's journal).</param>
+    public static LearnerNode? FromConfig(IEnumerable<string> files, int chunkSize, TextWriter log, Akka.Configuration.Config? plugins = null)
     {
         ClusterConfiguration configuration = ClusterConfig.Load(files);
         ClusterSettings settings = configuration.Settings;
@@ -42,7 +43,7 @@ public sealed class LearnerNode : IAsyncDisposable
         }
 
         string nodeId = settings.NodeId ?? NodeNames.DefaultId(NodeNames.LearnerRole);
-        ActorSystem system = ClusterActorSystem.Create(configuration.AkkaHocon, ClusterActorSystem.Roles(NodeNames.LearnerRole, nodeId));
+        ActorSystem system = ClusterActorSystem.Create(configuration.AkkaHocon, ClusterActorSystem.Roles(NodeNames.LearnerRole, nodeId), plugins: plugins);
         ClusterActorSystem.StartJoiningAsync(system, settings.Join).GetAwaiter().GetResult();
         return new LearnerNode(system, settings, chunkSize, log, ownsSystem: true);
     }

@@ -27,13 +27,25 @@ public static class BasisActorSystem
         }
         """;
 
-    /// <summary>An ActorSystem configured by <paramref name="akkaJson"/> (the rendered <c>akka</c> section; null or empty = the defaults).</summary>
-    public static ActorSystem Create(string name, string? akkaJson = null)
+    /// <summary>
+    /// An ActorSystem configured by <paramref name="akkaJson"/> (the rendered <c>akka</c> section; null or empty = the
+    /// defaults), with <paramref name="plugins"/> (settings built in code, such as the journal's) underneath it.
+    /// </summary>
+    public static ActorSystem Create(string name, string? akkaJson = null, Config? plugins = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        Config config = string.IsNullOrWhiteSpace(akkaJson)
-            ? ConfigurationFactory.ParseString(Defaults)
-            : ConfigurationFactory.ParseString(akkaJson).WithFallback(ConfigurationFactory.ParseString(Defaults));
-        return ActorSystem.Create(name, config);
+        return ActorSystem.Create(name, ConfigFor(akkaJson, plugins));
+    }
+
+    /// <summary>The configuration <see cref="Create"/> uses: the akka section, then the plugins, then the project's defaults.</summary>
+    public static Config ConfigFor(string? akkaJson, Config? plugins = null)
+    {
+        Config config = string.IsNullOrWhiteSpace(akkaJson) ? ConfigurationFactory.Empty : ConfigurationFactory.ParseString(akkaJson);
+        if (plugins is not null)
+        {
+            config = config.WithFallback(plugins);
+        }
+
+        return config.WithFallback(ConfigurationFactory.ParseString(Defaults));
     }
 }

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Basis.Estimators;
-using Basis.Persistence;
 
 namespace Basis.Training.Journal;
 
@@ -21,7 +20,7 @@ public static class JournalReplay
 {
     private const int MaxReportedMismatches = 20;
 
-    public static async Task<ReplayVerification> VerifyAsync(EventJournal journal, CancellationToken cancellationToken)
+    public static async Task<ReplayVerification> VerifyAsync(JournalQuery journal, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(journal);
         RunStarted started = await ReadRunStartedAsync(journal, cancellationToken).ConfigureAwait(false);
@@ -29,7 +28,7 @@ public static class JournalReplay
         var mismatches = new List<string>();
         int batches = 0;
         int rollouts = 0;
-        await foreach (EventEnvelope envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.AggregatorId, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (JournalEvent envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.AggregatorId, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (envelope.Event is not BatchFormed formed)
             {
@@ -74,13 +73,13 @@ public static class JournalReplay
     }
 
     /// <summary>One CSV row per rollout of every formed batch.</summary>
-    public static async Task<int> ExportCsvAsync(EventJournal journal, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<int> ExportCsvAsync(JournalQuery journal, TextWriter output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(journal);
         ArgumentNullException.ThrowIfNull(output);
         await output.WriteLineAsync("step,slot,prompt_id,group_index,reward,quarantined,offline_successes,offline_samples,baseline,advantage,beta,active_set").ConfigureAwait(false);
         int rows = 0;
-        await foreach (EventEnvelope envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.AggregatorId, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (JournalEvent envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.AggregatorId, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (envelope.Event is not BatchFormed b)
             {
@@ -101,13 +100,13 @@ public static class JournalReplay
     }
 
     /// <summary>Every event of the journal in ordering, one JSON object per line.</summary>
-    public static async Task<int> ExportJsonLinesAsync(EventJournal journal, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<int> ExportJsonLinesAsync(JournalQuery journal, TextWriter output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(journal);
         ArgumentNullException.ThrowIfNull(output);
         var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
         int rows = 0;
-        await foreach (EventEnvelope envelope in journal.CurrentAllEvents(cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (JournalEvent envelope in journal.CurrentAllEvents(cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             string payload = JsonSerializer.Serialize(envelope.Event, envelope.Event.GetType(), options);
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{{\"ordering\":{envelope.Ordering},\"persistence_id\":{JsonSerializer.Serialize(envelope.PersistenceId)},\"sequence_number\":{envelope.SequenceNumber},\"manifest\":{JsonSerializer.Serialize(envelope.Manifest)},\"event\":{payload}}}")).ConfigureAwait(false);
@@ -117,9 +116,9 @@ public static class JournalReplay
         return rows;
     }
 
-    private static async Task<RunStarted> ReadRunStartedAsync(EventJournal journal, CancellationToken cancellationToken)
+    private static async Task<RunStarted> ReadRunStartedAsync(JournalQuery journal, CancellationToken cancellationToken)
     {
-        await foreach (EventEnvelope envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.LearnerId, 1, 1, cancellationToken).ConfigureAwait(false))
+        await foreach (JournalEvent envelope in journal.CurrentEventsByPersistenceId(TrainingJournal.LearnerId, 1, 1, cancellationToken).ConfigureAwait(false))
         {
             if (envelope.Event is RunStarted started)
             {
@@ -127,7 +126,7 @@ public static class JournalReplay
             }
         }
 
-        throw new InvalidOperationException($"the journal at {journal.Target} has no RunStarted event: not a training run's journal.");
+        throw new InvalidOperationException($"the journal at {journal.Target.Describe()} has no RunStarted event: not a training run's journal.");
     }
 
     private static void Report(List<string> mismatches, string message)

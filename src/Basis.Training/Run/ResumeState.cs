@@ -1,6 +1,5 @@
 using System.Globalization;
 using Basis.Estimators;
-using Basis.Persistence;
 using Basis.Tasks;
 using Basis.Training.Graph;
 using Basis.Training.Journal;
@@ -43,15 +42,17 @@ public sealed class ResumeState
     public long NextStep => Steps.Count > 0 ? Steps[^1].Step + 1 : Snapshot?.NextStep ?? 0;
 
     /// <exception cref="InvalidOperationException">The journal's events after the snapshot do not form whole, consecutive steps.</exception>
-    public static async Task<ResumeState> LoadAsync(TrainingJournal journal, CancellationToken cancellationToken)
+    /// <param name="journal">The run's journal: its learner stream recovered the latest snapshot.</param>
+    /// <param name="events">The query side of the same database.</param>
+    public static async Task<ResumeState> LoadAsync(TrainingJournal journal, JournalQuery events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(journal);
-        EventJournal events = journal.Events;
+        ArgumentNullException.ThrowIfNull(events);
         RunStarted? started = null;
-        await foreach (EventEnvelope envelope in events.CurrentEventsByPersistenceId(TrainingJournal.LearnerId, 1, 1, cancellationToken).ConfigureAwait(false))
+        await foreach (JournalEvent envelope in events.CurrentEventsByPersistenceId(TrainingJournal.LearnerId, 1, 1, cancellationToken).ConfigureAwait(false))
         {
             started = envelope.Event as RunStarted
-                ?? throw new InvalidOperationException($"the journal at {events.Target} does not begin with RunStarted: not a training run's journal.");
+                ?? throw new InvalidOperationException($"the journal at {events.Target.Describe()} does not begin with RunStarted: not a training run's journal.");
         }
 
         if (started is null)
@@ -59,14 +60,13 @@ public sealed class ResumeState
             return new ResumeState(null, null, []);
         }
 
-        SnapshotEnvelope? stored = await events.LoadSnapshotAsync(TrainingJournal.LearnerId, cancellationToken: cancellationToken).ConfigureAwait(false);
-        RunSnapshot? snapshot = stored?.Snapshot as RunSnapshot;
+        RunSnapshot? snapshot = journal.Snapshot;
         long nextStep = snapshot?.NextStep ?? 0;
         long aggregatorFrom = (snapshot?.AggregatorSequence ?? 0) + 1;
         long learnerFrom = (snapshot?.LearnerSequence ?? 1) + 1;
 
         var policies = new Dictionary<long, PolicyUpdated>();
-        await foreach (EventEnvelope envelope in events.CurrentEventsByPersistenceId(TrainingJournal.LearnerId, learnerFrom, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (JournalEvent envelope in events.CurrentEventsByPersistenceId(TrainingJournal.LearnerId, learnerFrom, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (envelope.Event is PolicyUpdated updated && !policies.TryAdd(updated.Step, updated))
             {
@@ -77,7 +77,7 @@ public sealed class ResumeState
         var steps = new List<PersistedStep>();
         var rollouts = new List<RolloutGenerated>();
         var rewards = new List<RewardAssigned>();
-        await foreach (EventEnvelope envelope in events.CurrentEventsByPersistenceId(TrainingJournal.AggregatorId, aggregatorFrom, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (JournalEvent envelope in events.CurrentEventsByPersistenceId(TrainingJournal.AggregatorId, aggregatorFrom, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             switch (envelope.Event)
             {
@@ -212,6 +212,6 @@ public sealed class ResumeState
         }
     }
 
-    private static InvalidOperationException Inconsistent(EventJournal events, string what) =>
-        new($"cannot resume from the journal at {events.Target}: {what}.");
+    private static InvalidOperationException Inconsistent(JournalQuery events, string what) =>
+        new($"cannot resume from the journal at {events.Target.Describe()}: {what}.");
 }

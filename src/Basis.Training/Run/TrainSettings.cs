@@ -266,6 +266,32 @@ public sealed class JournalSettings
     /// <summary>Learner steps between run snapshots (0 = none: a resume re-applies every step from the journal).</summary>
     [Range(0, int.MaxValue)]
     public int SnapshotEvery { get; set; } = 50;
+
+    /// <summary>Rows per database batch of Akka.Persistence.Sql's writer.</summary>
+    [Range(1, 100_000)]
+    public int BatchSize { get; set; } = 100;
+
+    /// <summary>Concurrent database writers on PostgreSQL (SQLite has one).</summary>
+    [Range(1, 64)]
+    public int MaxInFlight { get; set; } = 4;
+
+    /// <summary>Rows waiting to be written before writes are rejected.</summary>
+    [Range(1, int.MaxValue)]
+    public int QueueCapacity { get; set; } = 10_000;
+
+    public TimeSpan GapTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>These settings as Akka.Persistence.Sql's.</summary>
+    public Journal.JournalTuning Tuning => new()
+    {
+        BatchSize = BatchSize,
+        Parallelism = MaxInFlight,
+        BufferSize = QueueCapacity,
+        GapTimeout = GapTimeout,
+        PollInterval = PollInterval,
+    };
 }
 
 /// <summary>Every section <c>basis train</c> reads.</summary>

@@ -124,6 +124,27 @@ public sealed class TrainingRun
 
     public async Task<RunSummary> RunAsync(CancellationToken cancellationToken)
     {
+        // The run's one ActorSystem: the configuration's akka section plus the journal's plugins (built from
+        // basis.journal and the run folder), unless the caller gives one (the cluster's learner node).
+        ActorSystem system = ActorSystem ?? BasisActorSystem.Create("basis", _settings.Akka, JournalConfig.For(JournalTarget(), _settings.Journal.Tuning));
+        try
+        {
+            return await RunInAsync(system, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (ActorSystem is null)
+            {
+                await system.Terminate().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Where the run's journal lives: <c>basis.journal</c>, SQLite in the run folder by default.</summary>
+    public JournalTarget JournalTarget() => Journal.JournalTarget.From(_settings.Journal.Provider, _settings.Journal.ConnectionString, _runDir);
+
+    private async Task<RunSummary> RunInAsync(ActorSystem system, CancellationToken cancellationToken)
+    {
         var total = Stopwatch.StartNew();
         Directory.CreateDirectory(_runDir);
         Directory.CreateDirectory(Path.Combine(_runDir, "checkpoints"));
@@ -161,8 +182,14 @@ public sealed class TrainingRun
         }
 
         // The journal first: a resumed run checks it is the same run and restores its snapshot before the learner publishes weights.
-        await using TrainingJournal journal = await OpenJournalAsync(cancellationToken).ConfigureAwait(false);
-        ResumeState? resume = Resume ? await ResumeState.LoadAsync(journal, cancellationToken).ConfigureAwait(false) : null;
+        await using TrainingJournal journal = await OpenJournalAsync(system, cancellationToken).ConfigureAwait(false);
+        ResumeState? resume = null;
+        if (Resume)
+        {
+            await using var events = new JournalQuery(journal.System, journal.Target, ownsSystem: false);
+            resume = await ResumeState.LoadAsync(journal, events, cancellationToken).ConfigureAwait(false);
+        }
+
         var started = new RunStarted(
             _settings.Estimator.Name,
             estimator is BasisEstimator basis ? basis.Options.Describe() : _settings.Estimator.Name,
@@ -359,7 +386,6 @@ public sealed class TrainingRun
             OnStep);
 
         bool cancelled = stoppedWhileResuming;
-        ActorSystem system = ActorSystem ?? BasisActorSystem.Create("basis", _settings.Akka);
         try
         {
             if (_graph is not null)
@@ -377,13 +403,6 @@ public sealed class TrainingRun
             board.Fault(error);
             throw;
         }
-        finally
-        {
-            if (ActorSystem is null)
-            {
-                await system.Terminate().ConfigureAwait(false);
-            }
-        }
 
         int restarts = GraphMetrics.Sum(m => m.Restarts);
         if (restarts > 0)
@@ -391,6 +410,7 @@ public sealed class TrainingRun
             _observer.Phase("supervision", $"{restarts} generator restart(s); {_graph?.RetriedChunks} dropped chunk(s) generated again");
         }
 
+        _observer.Phase("journal", string.Create(CultureInfo.InvariantCulture, $"{journal.WriteTime.TotalSeconds:F2} s waiting on journal writes and snapshots ({journal.SnapshotTime.TotalSeconds:F2} s of it on snapshots), {100 * journal.WriteTime.TotalSeconds / Math.Max(rl.Elapsed.TotalSeconds, 1e-9):F2} % of this process's RL wall-clock"));
         SaveCheckpoint(model, Path.Combine(_runDir, "checkpoints", "final.safetensors"), learner.Version);
         var summary = new RunSummary(
             estimator.Name,
@@ -411,39 +431,27 @@ public sealed class TrainingRun
         return summary;
     }
 
-    private async Task<TrainingJournal> OpenJournalAsync(CancellationToken cancellationToken)
+    private async Task<TrainingJournal> OpenJournalAsync(ActorSystem system, CancellationToken cancellationToken)
     {
-        if (!string.Equals(_settings.Journal.Provider, "sqlite", StringComparison.Ordinal))
+        JournalTarget target = JournalTarget();
+        if (!Resume && !target.IsPostgres && File.Exists(target.SqlitePath))
         {
-            string connection = _settings.Journal.ConnectionString
-                ?? throw new ArgumentException("basis.journal.connection-string is required when basis.journal.provider is not sqlite.");
-            return Resume
-                ? await TrainingJournal.OpenForResumeAsync(_settings.Journal.Provider, connection, cancellationToken).ConfigureAwait(false)
-                : await TrainingJournal.OpenAsync(_settings.Journal.Provider, connection, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (Resume)
-        {
-            return await TrainingJournal.OpenForResumeAsync("sqlite", Persistence.JournalFactory.SqliteConnectionStringForRunFolder(_runDir), cancellationToken).ConfigureAwait(false);
-        }
-
-        // A new run in a used folder keeps the old journal under a dated name rather than mixing two runs' events.
-        string path = Path.Combine(_runDir, "journal.db");
-        if (File.Exists(path))
-        {
+            // A new run in a used folder keeps the old journal under a dated name rather than mixing two runs' events.
             string stamp = DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
-            foreach (string suffix in new[] { string.Empty, "-wal", "-shm" })
+            foreach (string suffix in new[] { string.Empty, "-wal", "-shm", "-journal" })
             {
-                if (File.Exists(path + suffix))
+                if (File.Exists(target.SqlitePath + suffix))
                 {
-                    File.Move(path + suffix, Path.Combine(_runDir, $"journal.{stamp}.db{suffix}"));
+                    File.Move(target.SqlitePath + suffix, Path.Combine(_runDir, $"journal.{stamp}.db{suffix}"));
                 }
             }
 
             _observer.Phase("journal", $"kept the previous run's journal as journal.{stamp}.db");
         }
 
-        return await TrainingJournal.OpenAsync("sqlite", Persistence.JournalFactory.SqliteConnectionStringForRunFolder(_runDir), cancellationToken).ConfigureAwait(false);
+        return Resume
+            ? await TrainingJournal.OpenForResumeAsync(system, target, ownsSystem: false, cancellationToken).ConfigureAwait(false)
+            : await TrainingJournal.OpenAsync(system, target, ownsSystem: false, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The built-in policy's tokenizer: the characters of arithmetic prompts and answers.</summary>

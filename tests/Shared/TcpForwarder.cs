@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Basis.Persistence.Tests;
+namespace Basis.Tests.Shared;
 
 /// <summary>A loopback TCP relay to a server; disposing it cuts every connection, as a network failure would.</summary>
 internal sealed class TcpForwarder : IAsyncDisposable

@@ -134,6 +134,7 @@ internal static class TrainCommand
                 if (fleet is not null)
                 {
                     await fleet.DisposeAsync();
+                    Basis.Training.Journal.JournalTarget.From(settings.Journal.Provider, settings.Journal.ConnectionString, runDir).ReleasePooledConnections();
                 }
             }
         });

@@ -15,7 +15,10 @@ internal static class ParallelRunner
             return;
         }
 
-        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+        // The thread pool, whatever scheduler the caller runs under: Parallel.For defaults to TaskScheduler.Current,
+        // and under an actor's scheduler (Akka runs ReceiveAsync handlers on one that executes serially) the helpers
+        // would queue behind the caller and the product would run on one thread.
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads, TaskScheduler = TaskScheduler.Default }, body);
     }
 
     /// <summary>Splits <paramref name="count"/> rows into contiguous chunks, one or a few per thread.</summary>

@@ -71,7 +71,7 @@ public sealed record JournalTarget
     /// the last SQLite connection to close folds the write-ahead log back into the file, so the run folder
     /// is settled when the journal is disposed rather than whenever a pool is collected.
     /// </summary>
-    internal void ReleasePooledConnections()
+    public void ReleasePooledConnections()
     {
         if (IsPostgres)
         {

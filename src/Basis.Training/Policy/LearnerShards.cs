@@ -54,7 +54,7 @@ internal sealed class LearnerShards
     public ForwardPass[] Forward(TransformerModel model, TokenBatch[] shards)
     {
         var passes = new ForwardPass[shards.Length];
-        Parallel.For(0, shards.Length, new ParallelOptions { MaxDegreeOfParallelism = shards.Length }, s =>
+        Parallel.For(0, shards.Length, new ParallelOptions { MaxDegreeOfParallelism = shards.Length, TaskScheduler = TaskScheduler.Default }, s =>
         {
             _replicas[s].CopyWeightsFrom(model);
             passes[s] = _replicas[s].Forward(shards[s]);
@@ -65,7 +65,7 @@ internal sealed class LearnerShards
     /// <summary>Back-propagates each shard on its own thread and leaves the sum of their gradients, in shard order, in <paramref name="model"/>.</summary>
     public void Backward(TransformerModel model, ForwardPass[] passes, float[][] dLogp)
     {
-        Parallel.For(0, passes.Length, new ParallelOptions { MaxDegreeOfParallelism = passes.Length }, s =>
+        Parallel.For(0, passes.Length, new ParallelOptions { MaxDegreeOfParallelism = passes.Length, TaskScheduler = TaskScheduler.Default }, s =>
         {
             _replicas[s].ZeroGradients();
             _replicas[s].Backward(passes[s], dLogp[s]);

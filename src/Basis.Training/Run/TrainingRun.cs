@@ -124,6 +124,8 @@ public sealed class TrainingRun
 
     public async Task<RunSummary> RunAsync(CancellationToken cancellationToken)
     {
+        SetAsidePreviousJournal();
+
         // The run's one ActorSystem: the configuration's akka section plus the journal's plugins (built from
         // basis.journal and the run folder), unless the caller gives one (the cluster's learner node).
         ActorSystem system = ActorSystem ?? BasisActorSystem.Create("basis", _settings.Akka, JournalConfig.For(JournalTarget(), _settings.Journal.Tuning));
@@ -136,8 +138,32 @@ public sealed class TrainingRun
             if (ActorSystem is null)
             {
                 await system.Terminate().ConfigureAwait(false);
+
+                // SQLite checkpoints its write-ahead log into journal.db when the last connection closes.
+                JournalTarget().ReleasePooledConnections();
             }
         }
+    }
+
+    /// <summary>A new run in a used folder keeps the old journal under a dated name rather than mixing two runs' events (before anything opens it).</summary>
+    private void SetAsidePreviousJournal()
+    {
+        JournalTarget target = JournalTarget();
+        if (Resume || target.IsPostgres || !File.Exists(target.SqlitePath))
+        {
+            return;
+        }
+
+        string stamp = DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
+        foreach (string suffix in new[] { string.Empty, "-wal", "-shm", "-journal" })
+        {
+            if (File.Exists(target.SqlitePath + suffix))
+            {
+                File.Move(target.SqlitePath + suffix, Path.Combine(_runDir, $"journal.{stamp}.db{suffix}"));
+            }
+        }
+
+        _observer.Phase("journal", $"kept the previous run's journal as journal.{stamp}.db");
     }
 
     /// <summary>Where the run's journal lives: <c>basis.journal</c>, SQLite in the run folder by default.</summary>
@@ -268,6 +294,19 @@ public sealed class TrainingRun
 
         ValueTask OnStep(StepReport report, CancellationToken ct) => FinishStepAsync(report, null, ct);
 
+        var journalWrites = new PendingWrite();
+
+        async Task CommitStepAsync(TrainingBatch batch, PolicyUpdated updated, bool writeStep, long stepEnded, CancellationToken ct)
+        {
+            if (writeStep)
+            {
+                await journal.WriteStepAsync(batch, ct).ConfigureAwait(false);
+            }
+
+            await journal.WritePolicyUpdatedAsync(updated, ct).ConfigureAwait(false);
+            TrainingTelemetry.RecordJournalCommit(stepEnded);
+        }
+
         // persisted: the step's events as the journal already holds them (a resumed step); they are not written again.
         async ValueTask FinishStepAsync(StepReport report, PersistedStep? persisted, CancellationToken ct)
         {
@@ -305,17 +344,15 @@ public sealed class TrainingRun
                 SaveCheckpoint(model, Path.Combine(_runDir, checkpoint), learner.Version);
             }
 
-            // The step's events are committed before the next step starts: the journal never lags the learner by more than one step.
+            // The step's events are written while the next step trains (the journal actor commits them in order), and
+            // committed before that step's are sent: the journal never lags the learner by more than one step, and a
+            // crash loses at most the step in flight, which the resume redoes from the same seeds.
             var updated = new PolicyUpdated(report.Learner.Version, report.Step, checkpoint, report.Learner.Loss, report.Learner.GradNorm, report.Learner.LearningRate, report.Learner.MeanEntropy, accuracy);
-            if (persisted is null)
-            {
-                await journal.WriteStepAsync(report.Batch, ct).ConfigureAwait(false);
-            }
-
+            await journalWrites.DrainAsync().ConfigureAwait(false);
             if (persisted?.Policy is null)
             {
-                await journal.WritePolicyUpdatedAsync(updated, ct).ConfigureAwait(false);
-                TrainingTelemetry.RecordJournalCommit(stepEnded);
+                // Not cancelled by Ctrl-C: a step the learner finished is committed whole before the run stops.
+                journalWrites.Start(CommitStepAsync(report.Batch, updated, writeStep: persisted is null, stepEnded, CancellationToken.None));
             }
             else if (persisted.Policy != updated)
             {
@@ -326,6 +363,8 @@ public sealed class TrainingRun
             _observer.Step(record);
             if (snapshotEvery > 0 && (stepsDone % snapshotEvery == 0 || last))
             {
+                // The snapshot names the journal's sequence numbers: everything before it must be committed.
+                await journalWrites.DrainAsync().ConfigureAwait(false);
                 RunSnapshot taken = RunSnapshot.Capture(
                     report.Step + 1, learner.Version, journal.AggregatorSequence, journal.LearnerSequence, seed, table.PolicyHash, model, learner.Optimizer, recorder.TakeState(report.Step), rollouts, tokens, elapsed, finalAccuracy);
                 await journal.SaveSnapshotAsync(taken, ct).ConfigureAwait(false);
@@ -392,15 +431,19 @@ public sealed class TrainingRun
             {
                 await _graph.RunAsync(system, cancellationToken).ConfigureAwait(false);
             }
+
+            await journalWrites.DrainAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Ctrl-C: keep what was learned; the checkpoint below records it.
             cancelled = true;
+            await journalWrites.DrainQuietlyAsync().ConfigureAwait(false);
         }
         catch (Exception error)
         {
             board.Fault(error);
+            await journalWrites.DrainQuietlyAsync().ConfigureAwait(false);
             throw;
         }
 
@@ -410,7 +453,9 @@ public sealed class TrainingRun
             _observer.Phase("supervision", $"{restarts} generator restart(s); {_graph?.RetriedChunks} dropped chunk(s) generated again");
         }
 
-        _observer.Phase("journal", string.Create(CultureInfo.InvariantCulture, $"{journal.WriteTime.TotalSeconds:F2} s waiting on journal writes and snapshots ({journal.SnapshotTime.TotalSeconds:F2} s of it on snapshots), {100 * journal.WriteTime.TotalSeconds / Math.Max(rl.Elapsed.TotalSeconds, 1e-9):F2} % of this process's RL wall-clock"));
+        // Writes overlap the next step; what the run paid is the time the learner waited for them, and for snapshots.
+        double waited = journalWrites.Waited.TotalSeconds + journal.SnapshotTime.TotalSeconds;
+        _observer.Phase("journal", string.Create(CultureInfo.InvariantCulture, $"{waited:F2} s waiting on the journal ({journal.SnapshotTime.TotalSeconds:F2} s of it on snapshots; {journal.WriteTime.TotalSeconds:F2} s of writes overlapped training), {100 * waited / Math.Max(rl.Elapsed.TotalSeconds, 1e-9):F2} % of this process's RL wall-clock"));
         SaveCheckpoint(model, Path.Combine(_runDir, "checkpoints", "final.safetensors"), learner.Version);
         var summary = new RunSummary(
             estimator.Name,
@@ -434,21 +479,6 @@ public sealed class TrainingRun
     private async Task<TrainingJournal> OpenJournalAsync(ActorSystem system, CancellationToken cancellationToken)
     {
         JournalTarget target = JournalTarget();
-        if (!Resume && !target.IsPostgres && File.Exists(target.SqlitePath))
-        {
-            // A new run in a used folder keeps the old journal under a dated name rather than mixing two runs' events.
-            string stamp = DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
-            foreach (string suffix in new[] { string.Empty, "-wal", "-shm", "-journal" })
-            {
-                if (File.Exists(target.SqlitePath + suffix))
-                {
-                    File.Move(target.SqlitePath + suffix, Path.Combine(_runDir, $"journal.{stamp}.db{suffix}"));
-                }
-            }
-
-            _observer.Phase("journal", $"kept the previous run's journal as journal.{stamp}.db");
-        }
-
         return Resume
             ? await TrainingJournal.OpenForResumeAsync(system, target, ownsSystem: false, cancellationToken).ConfigureAwait(false)
             : await TrainingJournal.OpenAsync(system, target, ownsSystem: false, cancellationToken).ConfigureAwait(false);

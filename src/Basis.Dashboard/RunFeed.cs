@@ -76,6 +76,7 @@ public sealed class RunFeed : IAsyncDisposable
     private readonly List<ChartPoint> _points = [];
     private readonly List<Channel<FeedMessage>> _subscribers = [];
     private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IReadOnlyList<NodeStatus> _nodeList = [];
     private RunStarted? _runStarted;
     private string _state;
@@ -111,6 +112,13 @@ public sealed class RunFeed : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Completes once every source has read its history (a source that fails counts as done, its error is in the
+    /// run info); cancelled if the feed is disposed first. Waiting here rather than on a subscription's
+    /// <see cref="ReadyMessage"/> cannot be cut short by the subscription being dropped for falling behind.
+    /// </summary>
+    public Task WhenReady => _ready.Task;
 
     /// <summary>Starts following the run; once.</summary>
     public void Start()
@@ -169,6 +177,7 @@ public sealed class RunFeed : IAsyncDisposable
 
         await _stop.CancelAsync().ConfigureAwait(false);
         await _work.ConfigureAwait(false);
+        _ready.TrySetCanceled();
         lock (_gate)
         {
             foreach (Channel<FeedMessage> subscriber in _subscribers)
@@ -397,6 +406,7 @@ public sealed class RunFeed : IAsyncDisposable
             if (_catchingUp > 0 && --_catchingUp == 0)
             {
                 Broadcast(new ReadyMessage());
+                _ready.TrySetResult();
             }
         }
     }

@@ -96,6 +96,17 @@ public sealed class RunFeedTests
         Assert.Equal([0, 1, 2, 3], Xs(seen, DashboardSeries.Reward));
     }
 
+    [Fact]
+    public async Task WaitingForReadinessEndsWhenTheFeedIsDisposedFirst()
+    {
+        await using FixtureRun run = await FixtureRun.CreateAsync(steps: 1);
+        var feed = new RunFeed(run.Journal, run.Folder, new EmbeddedNodeStatusSource(run.Folder, run.Journal.Target.Describe()), new RunFeedOptions { TimeProvider = new ManualTimeProvider() });
+
+        await feed.DisposeAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => feed.WhenReady);
+    }
+
     private static int Count(List<ChartPoint> points, string series) => points.Count(p => p.Series == series);
 
     private static double[] Xs(List<ChartPoint> points, string series) => [.. points.Where(p => p.Series == series).Select(p => p.X)];

@@ -11,26 +11,5 @@ internal static class TestServers
             CancellationToken.None);
 
     /// <summary>Completes once every source of the feed has read its history.</summary>
-    public static async Task WaitReadyAsync(RunFeed feed)
-    {
-        using var timeout = new CancellationTokenSource(SafetyNet);
-        using FeedSubscription subscription = feed.Subscribe();
-        if (subscription.Snapshot.Ready)
-        {
-            return;
-        }
-
-        while (await subscription.Messages.WaitToReadAsync(timeout.Token))
-        {
-            while (subscription.Messages.TryRead(out FeedMessage? message))
-            {
-                if (message is ReadyMessage)
-                {
-                    return;
-                }
-            }
-        }
-
-        throw new InvalidOperationException("the feed stopped before it was ready.");
-    }
+    public static Task WaitReadyAsync(RunFeed feed) => feed.WhenReady.WaitAsync(SafetyNet);
 }

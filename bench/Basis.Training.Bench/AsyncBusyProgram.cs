@@ -97,16 +97,19 @@ internal static class AsyncBusyProgram
 
         TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         long start = Stopwatch.GetTimestamp();
+        double seconds;
+        double cpu;
+        double generatorCores;
         using (ActorSystem system = BasisActorSystem.Create("async-bench"))
         {
             await graph.RunAsync(system, CancellationToken.None);
+            seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+
+            // What the generator threads were given (their CPU time against the run), read while the system, and so
+            // the threads, still exist: a low-priority generator samples on its own Akka PinnedDispatcher thread.
+            generatorCores = timed.SelectMany(t => t.Threads).Distinct().Sum(ThreadCpuSeconds) / seconds / generators;
         }
-
-        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
-
-        // What the generator threads (each generator's own Akka PinnedDispatcher thread) were given: their CPU time against the run.
-        double generatorCores = timed.SelectMany(t => t.Threads).Distinct().Sum(ThreadCpuSeconds) / seconds / generators;
         IReadOnlyList<StageMetricsSnapshot> metrics = graph.Metrics;
         // The mean over generators: with several, each one's share of the run.
         double stageBusy = metrics.Where(m => m.Stage.StartsWith("generator-", StringComparison.Ordinal)).Average(m => m.BusyFraction);

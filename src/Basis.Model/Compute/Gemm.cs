@@ -408,9 +408,9 @@ public static unsafe class Gemm
 
         fixed (float* pa = packA)
         {
+            var useSimd = IsAccelerated && !ForceScalar;
             PackA(op, pa, i0, mc, p0, kc);
             var c = (float*)op.C;
-            var useSimd = IsAccelerated && !ForceScalar;
             if (useSimd && IsAvx512)
             {
                 ComputeBlockAvx512(pa, bBase, panelStride, bStride, c + (long)i0 * op.Ldc + jc, op.Ldc, mc, kc, nc, s0, s1, overwrite);
@@ -461,10 +461,16 @@ public static unsafe class Gemm
             }
 
             var pairCols = Math.Min(2 * Nr, nc - j);
+
+            // B read in place (weights at a decoding step) is usually not cached: while this pair of strips is computed,
+            // the first tiles fetch the next pair's rows (32 floats span at most three cache lines), so the next tiles
+            // do not stall on memory. Packed B is contiguous and left to the hardware prefetcher.
+            var prefetchNext = panelStride == Nr && s + 3 < s1;
             var ir2 = 0;
-            for (; ir2 + Mr < mc; ir2 += 2 * Mr)
+            for (var tile = 0; ir2 + Mr < mc; ir2 += 2 * Mr, tile++)
             {
-                KernelAvx512(kc, packA + (long)(ir2 / Mr) * Mr * kc, bPanel, bPanel + panelStride, bStride, c + (long)ir2 * ldc + j, ldc, Math.Min(2 * Mr, mc - ir2), pairCols, overwrite);
+                var prefetch = prefetchNext && tile < 3 ? bBase + (s + 2) * Nr + Math.Min(tile * Nr, 2 * Nr - 1) : bPanel;
+                KernelAvx512(kc, packA + (long)(ir2 / Mr) * Mr * kc, bPanel, bPanel + panelStride, bStride, prefetch, c + (long)ir2 * ldc + j, ldc, Math.Min(2 * Mr, mc - ir2), pairCols, overwrite);
             }
 
             if (ir2 < mc)
@@ -482,10 +488,11 @@ public static unsafe class Gemm
 
     /// <summary>
     /// A 12×32 tile from two consecutive 6-row A panels and two 16-column B panels (<paramref name="b"/>, <paramref name="b2"/>)
-    /// whose rows are <paramref name="bStride"/> floats apart.
+    /// whose rows are <paramref name="bStride"/> floats apart; touches one cache line per k at <paramref name="prefetch"/>
+    /// + k·bStride.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KernelAvx512(int kc, float* a, float* b, float* b2, int bStride, float* c, int ldc, int rows, int cols, bool overwrite)
+    private static void KernelAvx512(int kc, float* a, float* b, float* b2, int bStride, float* prefetch, float* c, int ldc, int rows, int cols, bool overwrite)
     {
         var a2 = a + Mr * kc;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -494,6 +501,8 @@ public static unsafe class Gemm
         Vector512<float> c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
         for (var p = 0; p < kc; p++)
         {
+            Sse.Prefetch0(prefetch);
+            prefetch += bStride;
             var b0 = Avx512F.LoadVector512(b);
             var b1 = Avx512F.LoadVector512(b2);
             var x = Vector512.Create(a[0]);

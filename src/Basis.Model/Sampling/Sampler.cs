@@ -117,51 +117,61 @@ public static class Sampler
         var decoder = new KvCacheDecoder(model, rows, capacity, profile);
         var stop = new HashSet<int>(options.StopTokens ?? []);
         var rngs = rowSeeds.Select(s => new DeterministicRandom(s)).ToArray();
-        var tokens = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
-        var samplingLogp = Enumerable.Range(0, rows).Select(_ => new List<float>()).ToArray();
-        var policyLogp = Enumerable.Range(0, rows).Select(_ => new List<float>()).ToArray();
-        var finish = new FinishReason?[rows];
 
+        // Everything a step needs is allocated here, once: the loop below allocates nothing per token.
+        var most = Math.Min(options.MaxNewTokens, capacity);
+        var tokens = new int[rows][];
+        var samplingLogp = new float[rows][];
+        var policyLogp = new float[rows][];
+        for (var r = 0; r < rows; r++)
+        {
+            (tokens[r], samplingLogp[r], policyLogp[r]) = (new int[most], new float[most], new float[most]);
+        }
+
+        var produced = new int[rows];
+        var finish = new FinishReason[rows];
         var active = Enumerable.Range(0, rows).ToArray();
-        var logits = decoder.Step(active, prompts);
+        var fed = new int[rows];
+        var activeCount = rows;
+        var logits = decoder.Prefill(prompts);
         var v = cfg.VocabSize;
         var scratch = new SamplingScratch(v);
-        while (active.Length > 0)
+        while (activeCount > 0)
         {
-            var next = new List<int>(active.Length);
-            var nextTokens = new List<IReadOnlyList<int>>(active.Length);
             var mark = profile is null ? 0 : DecodeProfile.Mark();
-            for (var a = 0; a < active.Length; a++)
+            var kept = 0;
+            for (var a = 0; a < activeCount; a++)
             {
                 var r = active[a];
                 var (token, qLogp, pLogp) = SampleToken(logits.AsSpan(a * v, v), options, rngs[r], scratch);
-                tokens[r].Add(token);
-                samplingLogp[r].Add(qLogp);
-                policyLogp[r].Add(pLogp);
+                var n = produced[r]++;
+                (tokens[r][n], samplingLogp[r][n], policyLogp[r][n]) = (token, qLogp, pLogp);
                 if (stop.Contains(token))
                 {
                     finish[r] = FinishReason.Stop;
                 }
-                else if (tokens[r].Count >= options.MaxNewTokens || decoder.Length(r) + 1 >= cfg.MaxSeqLen)
+                else if (n + 1 >= options.MaxNewTokens || decoder.Length(r) + 1 >= cfg.MaxSeqLen)
                 {
                     finish[r] = FinishReason.Length;
                 }
                 else
                 {
-                    next.Add(r);
-                    nextTokens.Add([token]);
+                    // Compacting in place: kept ≤ a, so no row still to be read is overwritten.
+                    (active[kept], fed[kept]) = (r, token);
+                    kept++;
                 }
             }
 
             profile?.Charge(DecodeSection.Selection, mark);
-            active = [.. next];
-            if (active.Length > 0)
+            activeCount = kept;
+            if (activeCount > 0)
             {
-                logits = decoder.Step(active, nextTokens);
+                logits = decoder.Step(active.AsSpan(0, activeCount), fed.AsSpan(0, activeCount));
             }
         }
 
-        IReadOnlyList<SampledSequence> result = [.. Enumerable.Range(0, rows).Select(r => new SampledSequence([.. tokens[r]], [.. samplingLogp[r]], [.. policyLogp[r]], finish[r]!.Value))];
+        IReadOnlyList<SampledSequence> result = [.. Enumerable.Range(0, rows).Select(r => new SampledSequence(
+            tokens[r][..produced[r]], samplingLogp[r][..produced[r]], policyLogp[r][..produced[r]], finish[r]))];
         if (profile is not null)
         {
             profile.TotalTicks += DecodeProfile.Mark() - started;

@@ -135,17 +135,18 @@ public static class Sampler
         var activeCount = rows;
         var logits = decoder.Prefill(prompts);
         var v = cfg.VocabSize;
-        var scratch = new SamplingScratch(v);
+        var selection = new RowSelection(options, rngs, v, model.Threads);
         while (activeCount > 0)
         {
             var mark = profile is null ? 0 : DecodeProfile.Mark();
+            selection.Run(logits, active, activeCount);
             var kept = 0;
             for (var a = 0; a < activeCount; a++)
             {
                 var r = active[a];
-                var (token, qLogp, pLogp) = SampleToken(logits.AsSpan(a * v, v), options, rngs[r], scratch);
+                var token = selection.Tokens[a];
                 var n = produced[r]++;
-                (tokens[r][n], samplingLogp[r][n], policyLogp[r][n]) = (token, qLogp, pLogp);
+                (tokens[r][n], samplingLogp[r][n], policyLogp[r][n]) = (token, selection.SamplingLogp[a], selection.PolicyLogp[a]);
                 if (stop.Contains(token))
                 {
                     finish[r] = FinishReason.Stop;
@@ -180,6 +181,65 @@ public static class Sampler
         return result;
     }
 
+    /// <summary>
+    /// Draws the next token of every active row. Rows are independent (each has its own generator), so with more than
+    /// one thread they are split into contiguous chunks, one scratch per chunk; the draws are the same either way.
+    /// </summary>
+    private sealed class RowSelection
+    {
+        private readonly SamplingOptions _options;
+        private readonly DeterministicRandom[] _rngs;
+        private readonly SamplingScratch[] _scratch;
+        private readonly int _threads;
+        private readonly Action<int> _chunk;
+        private float[] _logits = [];
+        private int[] _active = [];
+        private int _count;
+
+        public RowSelection(SamplingOptions options, DeterministicRandom[] rngs, int vocab, int threads)
+        {
+            _options = options;
+            _rngs = rngs;
+            _threads = threads;
+            _scratch = [.. Enumerable.Range(0, threads).Select(_ => new SamplingScratch(vocab))];
+            (Tokens, SamplingLogp, PolicyLogp) = (new int[rngs.Length], new float[rngs.Length], new float[rngs.Length]);
+            _chunk = Chunk;
+        }
+
+        public int[] Tokens { get; }
+
+        public float[] SamplingLogp { get; }
+
+        public float[] PolicyLogp { get; }
+
+        /// <summary>Fills slot a of the outputs for row active[a], from logits row a, for a &lt; count.</summary>
+        public void Run(float[] logits, int[] active, int count)
+        {
+            (_logits, _active, _count) = (logits, active, count);
+
+            // A row's draw costs a few microseconds: below a few rows per thread the handoff costs more than it saves.
+            if (_threads <= 1 || count < 8 * _threads)
+            {
+                Select(0, count, _scratch[0]);
+                return;
+            }
+
+            ParallelRunner.For(_threads, _threads, _chunk);
+        }
+
+        private void Chunk(int chunk) =>
+            Select((int)((long)_count * chunk / _threads), (int)((long)_count * (chunk + 1) / _threads), _scratch[chunk]);
+
+        private void Select(int start, int end, SamplingScratch scratch)
+        {
+            var v = scratch.Scaled.Length;
+            for (var a = start; a < end; a++)
+            {
+                (Tokens[a], SamplingLogp[a], PolicyLogp[a]) = SampleToken(_logits.AsSpan(a * v, v), _options, _rngs[_active[a]], scratch);
+            }
+        }
+    }
+
     private sealed class SamplingScratch(int v)
     {
         public float[] Scaled { get; } = new float[v];
@@ -187,6 +247,8 @@ public static class Sampler
         public ulong[] Order { get; } = new ulong[v];
 
         public double[] Weights { get; } = new double[v];
+
+        public double[] Exps { get; } = new double[v];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -196,10 +258,12 @@ public static class Sampler
 
         // log π(token) = z − logsumexp(z), computed exactly as Ops.LogSoftmaxInPlace does so it matches the training forward.
         var zMax = TensorPrimitives.Max(logits);
+        var exps = s.Exps;
         double zSum = 0;
-        foreach (var z in logits)
+        for (var i = 0; i < v; i++)
         {
-            zSum += Math.Exp(z - zMax);
+            exps[i] = Math.Exp(logits[i] - zMax);
+            zSum += exps[i];
         }
 
         var lse = zMax + (float)Math.Log(zSum);
@@ -229,7 +293,9 @@ public static class Sampler
         double total = 0;
         for (var i = 0; i < keep; i++)
         {
-            weights[i] = Math.Exp(scaled[(int)(uint)order[i]] - max);
+            // At temperature 1 the scaled logits are the logits and max is their maximum: these are the exponentials above.
+            var index = (int)(uint)order[i];
+            weights[i] = options.Temperature == 1f ? exps[index] : Math.Exp(scaled[index] - max);
             total += weights[i];
         }
 

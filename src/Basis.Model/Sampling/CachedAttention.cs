@@ -24,7 +24,6 @@ internal static unsafe class CachedAttention
 
     // How far ahead of the reads the software prefetch runs: 4 KiB, about a DRAM latency's worth of this kernel's reads.
     private const int PrefetchLead = 1024;
-    private static readonly bool s_nta = Environment.GetEnvironmentVariable("H22_NTA") == "1";
 
     /// <summary>Floats of scratch <see cref="Attend"/> needs for <paramref name="count"/> positions.</summary>
     public static int ScratchLength(int heads, int count) => heads * (count + 1);
@@ -268,7 +267,7 @@ internal static unsafe class CachedAttention
                 var p = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(region));
                 for (var i = Math.Max(from, 0); i < to; i += LineFloats)
                 {
-                    if (s_nta) Sse.PrefetchNonTemporal(p + i); else Sse.Prefetch0(p + i);
+                    Sse.Prefetch0(p + i);
                 }
             }
         }

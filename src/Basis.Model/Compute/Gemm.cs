@@ -118,7 +118,7 @@ public static unsafe class Gemm
             var strips = (nc + Nr - 1) / Nr;
 
             // Split the strips into groups so that small-M products still give every thread work.
-            var groups = threads <= 1 ? 1 : Math.Clamp((threads * 3 + mBlocks - 1) / mBlocks, 1, strips);
+            var groups = threads <= 1 ? 1 : Math.Clamp((threads * 3 + mBlocks - 1) / mBlocks, 1, (strips + 1) / 2);
             for (var pc = 0; pc < k; pc += Kc)
             {
                 var kc = Math.Min(Kc, k - pc);
@@ -136,7 +136,7 @@ public static unsafe class Gemm
 
                     var bAddress = (nint)bBase;
                     ParallelRunner.For(threads, groups, g => ComputeBlock(
-                        op, (float*)bAddress, Nr, op.Ldb, 0, m, pc, kc, jc, nc, (int)((long)strips * g / groups), (int)((long)strips * (g + 1) / groups), overwrite));
+                        op, (float*)bAddress, Nr, op.Ldb, 0, m, pc, kc, jc, nc, GroupStart(strips, g, groups), GroupStart(strips, g + 1, groups), overwrite));
                     continue;
                 }
 
@@ -169,8 +169,8 @@ public static unsafe class Gemm
                             var g = task % groups;
                             var i0 = mb * Mc;
                             var mc = Math.Min(Mc, m - i0);
-                            var s0 = (int)((long)strips * g / groups);
-                            var s1 = (int)((long)strips * (g + 1) / groups);
+                            var s0 = GroupStart(strips, g, groups);
+                            var s1 = GroupStart(strips, g + 1, groups);
                             ComputeBlock(op, (float*)bPtr, (long)Nr * kc, Nr, i0, mc, pc, kc, jc, nc, s0, s1, overwrite);
                         });
                     }
@@ -182,6 +182,12 @@ public static unsafe class Gemm
             }
         }
     }
+
+    /// <summary>
+    /// The first strip of group g of <paramref name="groups"/>: groups hold whole pairs of strips, so the 12×32 kernel
+    /// never has to leave a strip to the narrower one at a group's edge.
+    /// </summary>
+    private static int GroupStart(int strips, int g, int groups) => Math.Min(strips, 2 * (int)((long)((strips + 1) / 2) * g / groups));
 
     // One shared B buffer for the single-threaded path; parallel callers (attention heads run
     // single-threaded GEMMs concurrently) get their own.

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text.Json;
 using Basis.Model.Optim;
 using Basis.Model.Sampling;
@@ -70,7 +72,8 @@ internal static class Throughput
         Sampler.Generate(model, prompts, options with { MaxNewTokens = 4 }, seed: 1);
         var seeds = Enumerable.Range(0, batchSize).Select(i => DeterministicRandom.DeriveSeed(2, (ulong)i)).ToArray();
 
-        // With --sample-runs N the fastest of N runs is reported (a noisy machine's A/B comparisons); compare-torch uses one.
+        // With --sample-runs N the fastest of N runs is reported, with the process CPU time it took (A/B comparisons on a
+        // shared machine); compare-torch uses one run and repeats whole invocations instead.
         DecodeProfile profile = null!;
         IReadOnlyList<SampledSequence> sampled = [];
         var elapsed = double.MaxValue;
@@ -125,12 +128,12 @@ internal static class Throughput
     /// </summary>
     private static string SampleHash(IReadOnlyList<SampledSequence> sampled)
     {
-        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var s in sampled)
         {
-            sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(s.Tokens.AsSpan()));
-            sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(s.SamplingLogp.AsSpan()));
-            sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(s.PolicyLogp.AsSpan()));
+            sha.AppendData(MemoryMarshal.AsBytes(s.Tokens.AsSpan()));
+            sha.AppendData(MemoryMarshal.AsBytes(s.SamplingLogp.AsSpan()));
+            sha.AppendData(MemoryMarshal.AsBytes(s.PolicyLogp.AsSpan()));
         }
 
         return Convert.ToHexString(sha.GetHashAndReset())[..16];

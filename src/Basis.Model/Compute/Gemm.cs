@@ -414,9 +414,9 @@ public static unsafe class Gemm
 
         fixed (float* pa = packA)
         {
-            var useSimd = IsAccelerated && !ForceScalar;
             PackA(op, pa, i0, mc, p0, kc);
             var c = (float*)op.C;
+            var useSimd = IsAccelerated && !ForceScalar;
             if (useSimd && IsAvx512)
             {
                 ComputeBlockAvx512(pa, bBase, panelStride, bStride, c + (long)i0 * op.Ldc + jc, op.Ldc, mc, kc, nc, s0, s1, overwrite);

@@ -27,7 +27,20 @@ internal sealed class TorchDecoder : IIncrementalDecoder
 
     public int Length(int row) => _lengths[row];
 
-    public float[] Step(int[] rows, IReadOnlyList<IReadOnlyList<int>> tokens)
+    public float[] Prefill(IReadOnlyList<IReadOnlyList<int>> prompts) => Feed([.. Enumerable.Range(0, prompts.Count)], prompts);
+
+    public float[] Step(ReadOnlySpan<int> rows, ReadOnlySpan<int> tokens)
+    {
+        var fed = new IReadOnlyList<int>[tokens.Length];
+        for (int i = 0; i < fed.Length; i++)
+        {
+            fed[i] = [tokens[i]];
+        }
+
+        return Feed(rows.ToArray(), fed);
+    }
+
+    private float[] Feed(int[] rows, IReadOnlyList<IReadOnlyList<int>> tokens)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(tokens);

@@ -1,3 +1,4 @@
 using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("Basis.Model.Tests")]
+[assembly: InternalsVisibleTo("Basis.Model.Bench")]

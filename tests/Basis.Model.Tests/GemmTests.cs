@@ -12,6 +12,7 @@ public sealed class GemmTests
     [InlineData(true, true, 6, 16, 257)]
     [InlineData(false, false, 200, 70, 520)]
     [InlineData(false, false, 50, 48, 300)]
+    [InlineData(false, false, 64, 112, 300)]
     public void MatchesNaiveProductInEveryLayout(bool transA, bool transB, int m, int n, int k)
     {
         foreach (var threads in new[] { 1, 2 })

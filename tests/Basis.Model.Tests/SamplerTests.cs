@@ -97,4 +97,35 @@ public sealed class SamplerTests
         var ex = Assert.Throws<ArgumentException>(() => Sampler.Generate(model, [[1, 99]], new SamplingOptions(), seed: 1));
         Assert.Contains("99", ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(1f, 0)]
+    [InlineData(0.8f, 5)]
+    public void ManyRowsDrawTheSameOnOneAndTwoThreadsAndAlone(float temperature, int topK)
+    {
+        var model = Model();
+        var rng = new DeterministicRandom(5);
+        var prompts = Enumerable.Range(0, 24)
+            .Select(r => (IReadOnlyList<int>)[1, .. Enumerable.Range(0, 1 + r % 7).Select(_ => 3 + (int)(rng.NextUInt64() % 8))])
+            .ToList();
+        var options = new SamplingOptions(Temperature: temperature, TopK: topK, MaxNewTokens: 9);
+        var one = Sampler.Generate(model, prompts, options, seed: 21);
+        model.Threads = 2;
+        var two = Sampler.Generate(model, prompts, options, seed: 21);
+        for (var r = 0; r < prompts.Count; r++)
+        {
+            Assert.Equal(one[r].Tokens, two[r].Tokens);
+            Assert.Equal(one[r].SamplingLogp, two[r].SamplingLogp);
+            Assert.Equal(one[r].PolicyLogp, two[r].PolicyLogp);
+        }
+
+        var alone = Sampler.Generate(model, [prompts[13]], options, [DeterministicRandom.DeriveSeed(21, 13)])[0];
+        Assert.Equal(one[13].Tokens, alone.Tokens);
+        Assert.Equal(one[13].PolicyLogp, alone.PolicyLogp);
+        if (temperature == 1f && topK == 0)
+        {
+            // Untempered and untruncated, the distribution sampled from is the policy.
+            Assert.All(one, row => Assert.Equal(row.PolicyLogp, row.SamplingLogp, (a, b) => Math.Abs(a - b) <= 1e-5f));
+        }
+    }
 }

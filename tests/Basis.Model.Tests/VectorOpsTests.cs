@@ -90,7 +90,7 @@ public sealed class VectorOpsTests
         var values = TestModels.Weights(count * d, 17);
         var o = new float[d];
         var scale = 1f / MathF.Sqrt(headDim);
-        KvCacheDecoder.Attend(q, keys, values, count, heads, headDim, scale, new float[count], o);
+        CachedAttention.Attend(q, keys, values, count, heads, headDim, scale, new float[CachedAttention.ScratchLength(heads, count)], o);
         for (var h = 0; h < heads; h++)
         {
             var scores = new double[count];

@@ -180,14 +180,14 @@ public abstract class PolicyModelContract
         int[] promptLengths = [3, 1, 2];
         IIncrementalDecoder decoder = model.CreateDecoder(3, 8);
 
-        // Rows are fed in a shuffled order with prompts of different lengths, then one token at a time.
-        float[] logits = decoder.Step([2, 0, 1], [.. new[] { 2, 0, 1 }.Select(r => (IReadOnlyList<int>)sequences[r][..promptLengths[r]])]);
-        AssertRowsMatch([2, 0, 1], logits, promptLengths);
+        // Every row gets its prompt (of different lengths), then one token at a time, some rows skipping a round.
+        float[] logits = decoder.Prefill([.. new[] { 0, 1, 2 }.Select(r => (IReadOnlyList<int>)sequences[r][..promptLengths[r]])]);
+        AssertRowsMatch([0, 1, 2], logits, promptLengths);
         var lengths = (int[])promptLengths.Clone();
         for (int round = 0; round < 3; round++)
         {
             int[] rows = round == 1 ? [1, 2] : [0, 1, 2];
-            logits = decoder.Step(rows, [.. rows.Select(r => (IReadOnlyList<int>)[sequences[r][lengths[r]]])]);
+            logits = decoder.Step(rows, [.. rows.Select(r => sequences[r][lengths[r]])]);
             foreach (int r in rows)
             {
                 lengths[r]++;

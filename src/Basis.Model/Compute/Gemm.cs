@@ -118,7 +118,7 @@ public static unsafe class Gemm
             var strips = (nc + Nr - 1) / Nr;
 
             // Split the strips into groups so that small-M products still give every thread work.
-            var groups = threads <= 1 ? 1 : Math.Clamp((threads * 3 + mBlocks - 1) / mBlocks, 1, strips);
+            var groups = threads <= 1 ? 1 : Math.Clamp((threads * 3 + mBlocks - 1) / mBlocks, 1, (strips + 1) / 2);
             for (var pc = 0; pc < k; pc += Kc)
             {
                 var kc = Math.Min(Kc, k - pc);
@@ -136,7 +136,7 @@ public static unsafe class Gemm
 
                     var bAddress = (nint)bBase;
                     ParallelRunner.For(threads, groups, g => ComputeBlock(
-                        op, (float*)bAddress, Nr, op.Ldb, 0, m, pc, kc, jc, nc, (int)((long)strips * g / groups), (int)((long)strips * (g + 1) / groups), overwrite));
+                        op, (float*)bAddress, Nr, op.Ldb, 0, m, pc, kc, jc, nc, GroupStart(strips, g, groups), GroupStart(strips, g + 1, groups), overwrite));
                     continue;
                 }
 
@@ -169,8 +169,8 @@ public static unsafe class Gemm
                             var g = task % groups;
                             var i0 = mb * Mc;
                             var mc = Math.Min(Mc, m - i0);
-                            var s0 = (int)((long)strips * g / groups);
-                            var s1 = (int)((long)strips * (g + 1) / groups);
+                            var s0 = GroupStart(strips, g, groups);
+                            var s1 = GroupStart(strips, g + 1, groups);
                             ComputeBlock(op, (float*)bPtr, (long)Nr * kc, Nr, i0, mc, pc, kc, jc, nc, s0, s1, overwrite);
                         });
                     }
@@ -182,6 +182,12 @@ public static unsafe class Gemm
             }
         }
     }
+
+    /// <summary>
+    /// The first strip of group g of <paramref name="groups"/>: groups hold whole pairs of strips, so the 12×32 kernel
+    /// never has to leave a strip to the narrower one at a group's edge.
+    /// </summary>
+    private static int GroupStart(int strips, int g, int groups) => Math.Min(strips, 2 * (int)((long)((strips + 1) / 2) * g / groups));
 
     // One shared B buffer for the single-threaded path; parallel callers (attention heads run
     // single-threaded GEMMs concurrently) get their own.
@@ -461,10 +467,16 @@ public static unsafe class Gemm
             }
 
             var pairCols = Math.Min(2 * Nr, nc - j);
+
+            // B read in place (weights at a decoding step) is usually not cached: while this pair of strips is computed,
+            // the first tiles fetch the next pair's rows (32 floats span at most three cache lines), so the next tiles
+            // do not stall on memory. Packed B is contiguous and left to the hardware prefetcher.
+            var prefetchNext = panelStride == Nr && s + 3 < s1;
             var ir2 = 0;
-            for (; ir2 + Mr < mc; ir2 += 2 * Mr)
+            for (var tile = 0; ir2 + Mr < mc; ir2 += 2 * Mr, tile++)
             {
-                KernelAvx512(kc, packA + (long)(ir2 / Mr) * Mr * kc, bPanel, bPanel + panelStride, bStride, c + (long)ir2 * ldc + j, ldc, Math.Min(2 * Mr, mc - ir2), pairCols, overwrite);
+                var prefetch = prefetchNext && tile < 3 ? bBase + (s + 2) * Nr + Math.Min(tile * Nr, 2 * Nr - 1) : bPanel;
+                KernelAvx512(kc, packA + (long)(ir2 / Mr) * Mr * kc, bPanel, bPanel + panelStride, bStride, prefetch, c + (long)ir2 * ldc + j, ldc, Math.Min(2 * Mr, mc - ir2), pairCols, overwrite);
             }
 
             if (ir2 < mc)
@@ -482,10 +494,11 @@ public static unsafe class Gemm
 
     /// <summary>
     /// A 12×32 tile from two consecutive 6-row A panels and two 16-column B panels (<paramref name="b"/>, <paramref name="b2"/>)
-    /// whose rows are <paramref name="bStride"/> floats apart.
+    /// whose rows are <paramref name="bStride"/> floats apart; touches one cache line per k at <paramref name="prefetch"/>
+    /// + k·bStride.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KernelAvx512(int kc, float* a, float* b, float* b2, int bStride, float* c, int ldc, int rows, int cols, bool overwrite)
+    private static void KernelAvx512(int kc, float* a, float* b, float* b2, int bStride, float* prefetch, float* c, int ldc, int rows, int cols, bool overwrite)
     {
         var a2 = a + Mr * kc;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -494,6 +507,8 @@ public static unsafe class Gemm
         Vector512<float> c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
         for (var p = 0; p < kc; p++)
         {
+            Sse.Prefetch0(prefetch);
+            prefetch += bStride;
             var b0 = Avx512F.LoadVector512(b);
             var b1 = Avx512F.LoadVector512(b2);
             var x = Vector512.Create(a[0]);

@@ -79,8 +79,14 @@ public interface IIncrementalDecoder
     int Length(int row);
 
     /// <summary>
-    /// Feeds <paramref name="tokens"/>[i] to row <paramref name="rows"/>[i]; returns the logits at each row's last new
-    /// token, row i at [i·V, (i+1)·V). The array may be reused by the next step.
+    /// Feeds prompt r to row r, for every row; returns the logits at each prompt's last token, row r at [r·V, (r+1)·V).
+    /// The array may be reused by the next step.
     /// </summary>
-    float[] Step(int[] rows, IReadOnlyList<IReadOnlyList<int>> tokens);
+    float[] Prefill(IReadOnlyList<IReadOnlyList<int>> prompts);
+
+    /// <summary>
+    /// Feeds <paramref name="tokens"/>[i] to row <paramref name="rows"/>[i] (one token each); returns the logits after
+    /// it, row i at [i·V, (i+1)·V). The array may be reused by the next step.
+    /// </summary>
+    float[] Step(ReadOnlySpan<int> rows, ReadOnlySpan<int> tokens);
 }

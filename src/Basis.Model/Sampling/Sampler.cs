@@ -73,8 +73,13 @@ public static class Sampler
         return Generate(model, prompts, options, seeds);
     }
 
-    public static IReadOnlyList<SampledSequence> Generate(IPolicyModel model, IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options, IReadOnlyList<ulong> rowSeeds)
+    public static IReadOnlyList<SampledSequence> Generate(IPolicyModel model, IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options, IReadOnlyList<ulong> rowSeeds) =>
+        Generate(model, prompts, options, rowSeeds, profile: null);
+
+    /// <summary>As the public overload; when <paramref name="profile"/> is given, adds where the time went to it.</summary>
+    internal static IReadOnlyList<SampledSequence> Generate(IPolicyModel model, IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options, IReadOnlyList<ulong> rowSeeds, DecodeProfile? profile)
     {
+        var started = DecodeProfile.Mark();
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(options);
@@ -109,52 +114,133 @@ public static class Sampler
         }
 
         var capacity = prompts.Max(p => Math.Min(cfg.MaxSeqLen, p.Count + options.MaxNewTokens));
-        var decoder = model.CreateDecoder(rows, capacity);
+        // The profile splits the built-in decoder's time; any other backend decodes through its own decoder.
+        IIncrementalDecoder decoder = profile is not null && model is TransformerModel builtin
+            ? new KvCacheDecoder(builtin, rows, capacity, profile)
+            : model.CreateDecoder(rows, capacity);
         var stop = new HashSet<int>(options.StopTokens ?? []);
         var rngs = rowSeeds.Select(s => new DeterministicRandom(s)).ToArray();
-        var tokens = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
-        var samplingLogp = Enumerable.Range(0, rows).Select(_ => new List<float>()).ToArray();
-        var policyLogp = Enumerable.Range(0, rows).Select(_ => new List<float>()).ToArray();
-        var finish = new FinishReason?[rows];
 
-        var active = Enumerable.Range(0, rows).ToArray();
-        var logits = decoder.Step(active, prompts);
-        var v = cfg.VocabSize;
-        var scratch = new SamplingScratch(v);
-        while (active.Length > 0)
+        // Everything a step needs is allocated here, once: the loop below allocates nothing per token.
+        var most = Math.Min(options.MaxNewTokens, capacity);
+        var tokens = new int[rows][];
+        var samplingLogp = new float[rows][];
+        var policyLogp = new float[rows][];
+        for (var r = 0; r < rows; r++)
         {
-            var next = new List<int>(active.Length);
-            var nextTokens = new List<IReadOnlyList<int>>(active.Length);
-            for (var a = 0; a < active.Length; a++)
+            (tokens[r], samplingLogp[r], policyLogp[r]) = (new int[most], new float[most], new float[most]);
+        }
+
+        var produced = new int[rows];
+        var finish = new FinishReason[rows];
+        var active = Enumerable.Range(0, rows).ToArray();
+        var fed = new int[rows];
+        var activeCount = rows;
+        var logits = decoder.Prefill(prompts);
+        var v = cfg.VocabSize;
+        var selection = new RowSelection(options, rngs, v, model.Threads);
+        while (activeCount > 0)
+        {
+            var mark = profile is null ? 0 : DecodeProfile.Mark();
+            selection.Run(logits, active, activeCount);
+            var kept = 0;
+            for (var a = 0; a < activeCount; a++)
             {
                 var r = active[a];
-                var (token, qLogp, pLogp) = SampleToken(logits.AsSpan(a * v, v), options, rngs[r], scratch);
-                tokens[r].Add(token);
-                samplingLogp[r].Add(qLogp);
-                policyLogp[r].Add(pLogp);
+                var token = selection.Tokens[a];
+                var n = produced[r]++;
+                (tokens[r][n], samplingLogp[r][n], policyLogp[r][n]) = (token, selection.SamplingLogp[a], selection.PolicyLogp[a]);
                 if (stop.Contains(token))
                 {
                     finish[r] = FinishReason.Stop;
                 }
-                else if (tokens[r].Count >= options.MaxNewTokens || decoder.Length(r) + 1 >= cfg.MaxSeqLen)
+                else if (n + 1 >= options.MaxNewTokens || decoder.Length(r) + 1 >= cfg.MaxSeqLen)
                 {
                     finish[r] = FinishReason.Length;
                 }
                 else
                 {
-                    next.Add(r);
-                    nextTokens.Add([token]);
+                    // Compacting in place: kept ≤ a, so no row still to be read is overwritten.
+                    (active[kept], fed[kept]) = (r, token);
+                    kept++;
                 }
             }
 
-            active = [.. next];
-            if (active.Length > 0)
+            profile?.Charge(DecodeSection.Selection, mark);
+            activeCount = kept;
+            if (activeCount > 0)
             {
-                logits = decoder.Step(active, nextTokens);
+                logits = decoder.Step(active.AsSpan(0, activeCount), fed.AsSpan(0, activeCount));
             }
         }
 
-        return [.. Enumerable.Range(0, rows).Select(r => new SampledSequence([.. tokens[r]], [.. samplingLogp[r]], [.. policyLogp[r]], finish[r]!.Value))];
+        IReadOnlyList<SampledSequence> result = [.. Enumerable.Range(0, rows).Select(r => new SampledSequence(
+            tokens[r][..produced[r]], samplingLogp[r][..produced[r]], policyLogp[r][..produced[r]], finish[r]))];
+        if (profile is not null)
+        {
+            profile.TotalTicks += DecodeProfile.Mark() - started;
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Draws the next token of every active row. Rows are independent (each has its own generator), so with more than
+    /// one thread they are split into contiguous chunks, one scratch per chunk; the draws are the same either way.
+    /// </summary>
+    private sealed class RowSelection
+    {
+        private readonly SamplingOptions _options;
+        private readonly DeterministicRandom[] _rngs;
+        private readonly SamplingScratch[] _scratch;
+        private readonly int _threads;
+        private readonly Action<int> _chunk;
+        private float[] _logits = [];
+        private int[] _active = [];
+        private int _count;
+
+        public RowSelection(SamplingOptions options, DeterministicRandom[] rngs, int vocab, int threads)
+        {
+            _options = options;
+            _rngs = rngs;
+            _threads = threads;
+            _scratch = [.. Enumerable.Range(0, threads).Select(_ => new SamplingScratch(vocab))];
+            (Tokens, SamplingLogp, PolicyLogp) = (new int[rngs.Length], new float[rngs.Length], new float[rngs.Length]);
+            _chunk = Chunk;
+        }
+
+        public int[] Tokens { get; }
+
+        public float[] SamplingLogp { get; }
+
+        public float[] PolicyLogp { get; }
+
+        /// <summary>Fills slot a of the outputs for row active[a], from logits row a, for a &lt; count.</summary>
+        public void Run(float[] logits, int[] active, int count)
+        {
+            (_logits, _active, _count) = (logits, active, count);
+
+            // A row's draw costs a few microseconds: below a few rows per thread the handoff costs more than it saves.
+            if (_threads <= 1 || count < 8 * _threads)
+            {
+                Select(0, count, _scratch[0]);
+                return;
+            }
+
+            ParallelRunner.For(_threads, _threads, _chunk);
+        }
+
+        private void Chunk(int chunk) =>
+            Select((int)((long)_count * chunk / _threads), (int)((long)_count * (chunk + 1) / _threads), _scratch[chunk]);
+
+        private void Select(int start, int end, SamplingScratch scratch)
+        {
+            var v = scratch.Scaled.Length;
+            for (var a = start; a < end; a++)
+            {
+                (Tokens[a], SamplingLogp[a], PolicyLogp[a]) = SampleToken(_logits.AsSpan(a * v, v), _options, _rngs[_active[a]], scratch);
+            }
+        }
     }
 
     private sealed class SamplingScratch(int v)
@@ -164,6 +250,8 @@ public static class Sampler
         public ulong[] Order { get; } = new ulong[v];
 
         public double[] Weights { get; } = new double[v];
+
+        public double[] Exps { get; } = new double[v];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -173,10 +261,12 @@ public static class Sampler
 
         // log π(token) = z − logsumexp(z), computed exactly as Ops.LogSoftmaxInPlace does so it matches the training forward.
         var zMax = TensorPrimitives.Max(logits);
+        var exps = s.Exps;
         double zSum = 0;
-        foreach (var z in logits)
+        for (var i = 0; i < v; i++)
         {
-            zSum += Math.Exp(z - zMax);
+            exps[i] = Math.Exp(logits[i] - zMax);
+            zSum += exps[i];
         }
 
         var lse = zMax + (float)Math.Log(zSum);
@@ -206,7 +296,9 @@ public static class Sampler
         double total = 0;
         for (var i = 0; i < keep; i++)
         {
-            weights[i] = Math.Exp(scaled[(int)(uint)order[i]] - max);
+            // At temperature 1 the scaled logits are the logits and max is their maximum: these are the exponentials above.
+            var index = (int)(uint)order[i];
+            weights[i] = options.Temperature == 1f ? exps[index] : Math.Exp(scaled[index] - max);
             total += weights[i];
         }
 
@@ -246,260 +338,4 @@ public static class Sampler
         var qLogp = (float)(scaled[chosen] - max - Math.Log(total));
         return (chosen, qLogp, logits[chosen] - lse);
     }
-}
-
-/// <summary>Runs the model incrementally: each step appends tokens to some rows' caches and returns each row's last logits.</summary>
-internal sealed class KvCacheDecoder : IIncrementalDecoder
-{
-    private readonly TransformerModel _model;
-    private readonly int _capacity;
-    private readonly int[] _lengths;
-    private readonly float[][] _keys;
-    private readonly float[][] _values;
-    private StepWorkspace? _workspace;
-
-    public KvCacheDecoder(TransformerModel model, int rows, int capacity)
-    {
-        _model = model;
-        _capacity = capacity;
-        _lengths = new int[rows];
-        var size = model.Config.Layers * capacity * model.Config.ModelDim;
-        _keys = [.. Enumerable.Range(0, rows).Select(_ => new float[size])];
-        _values = [.. Enumerable.Range(0, rows).Select(_ => new float[size])];
-    }
-
-    public int Length(int row) => _lengths[row];
-
-    /// <summary>
-    /// Feeds <paramref name="tokens"/>[i] to row <paramref name="rows"/>[i]; returns logits at each row's last new token,
-    /// row i at [i·V, (i+1)·V). The array is reused by the next step.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public float[] Step(int[] rows, IReadOnlyList<IReadOnlyList<int>> tokens)
-    {
-        var cfg = _model.Config;
-        int d = cfg.ModelDim, f = cfg.FfnDim, hd = cfg.HeadDim, heads = cfg.Heads, threads = _model.Threads;
-        var m = 0;
-        for (var i = 0; i < tokens.Count; i++)
-        {
-            m += tokens[i].Count;
-        }
-
-        var ws = _workspace is not null && _workspace.Tokens >= m && _workspace.Rows >= rows.Length ? _workspace : new StepWorkspace(cfg, m, rows.Length);
-        _workspace = ws;
-        var (rowOf, pos, x) = (ws.RowOf, ws.Positions, ws.X);
-        var emb = _model.Parameter("tok_embeddings");
-        var idx = 0;
-        for (var i = 0; i < rows.Length; i++)
-        {
-            var r = rows[i];
-            if (_lengths[r] + tokens[i].Count > _capacity)
-            {
-                throw new InvalidOperationException($"Row {r} would exceed the KV cache capacity of {_capacity} positions.");
-            }
-
-            for (var j = 0; j < tokens[i].Count; j++, idx++)
-            {
-                rowOf[idx] = r;
-                pos[idx] = _lengths[r] + j;
-                emb.Slice(tokens[i][j] * d, d).CopyTo(x.AsSpan(idx * d, d));
-            }
-
-            ws.Last[i] = idx - 1;
-        }
-
-        var (h, q, k, v, o, gate, up, inv) = (ws.H, ws.Q, ws.K, ws.V, ws.O, ws.Gate, ws.Up, ws.InvRms);
-        var scale = 1f / MathF.Sqrt(hd);
-        for (var l = 0; l < cfg.Layers; l++)
-        {
-            Ops.RmsNorm(x, _model.P(l, "attn_norm"), h, inv, m, d, cfg.NormEps);
-            Gemm.Multiply(false, false, m, d, d, h, d, _model.P(l, "wq"), d, q, d, false, threads);
-            Gemm.Multiply(false, false, m, d, d, h, d, _model.P(l, "wk"), d, k, d, false, threads);
-            Gemm.Multiply(false, false, m, d, d, h, d, _model.P(l, "wv"), d, v, d, false, threads);
-            Ops.Rope(q, pos, _model.Rope, m, d, inverse: false);
-            Ops.Rope(k, pos, _model.Rope, m, d, inverse: false);
-            var layerOffset = l * _capacity * d;
-            for (var i = 0; i < m; i++)
-            {
-                k.AsSpan(i * d, d).CopyTo(_keys[rowOf[i]].AsSpan(layerOffset + pos[i] * d, d));
-                v.AsSpan(i * d, d).CopyTo(_values[rowOf[i]].AsSpan(layerOffset + pos[i] * d, d));
-            }
-
-            ParallelRunner.For(threads, m, i =>
-            {
-                var count = pos[i] + 1;
-                var scores = count <= 1024 ? stackalloc float[count] : new float[count];
-                Attend(q.AsSpan(i * d, d), _keys[rowOf[i]].AsSpan(layerOffset, count * d), _values[rowOf[i]].AsSpan(layerOffset, count * d), count, heads, hd, scale, scores, o.AsSpan(i * d, d));
-            });
-            Gemm.Multiply(false, false, m, d, d, o, d, _model.P(l, "wo"), d, x, d, true, threads);
-            Ops.RmsNorm(x, _model.P(l, "mlp_norm"), h, inv, m, d, cfg.NormEps);
-            Gemm.Multiply(false, false, m, f, d, h, d, _model.P(l, "w_gate"), f, gate, f, false, threads);
-            Gemm.Multiply(false, false, m, f, d, h, d, _model.P(l, "w_up"), f, up, f, false, threads);
-            Ops.SwiGlu(gate.AsSpan(0, m * f), up.AsSpan(0, m * f), gate.AsSpan(0, m * f));
-            Gemm.Multiply(false, false, m, d, f, gate, f, _model.P(l, "w_down"), d, x, d, true, threads);
-        }
-
-        var lastHidden = ws.LastHidden;
-        for (var i = 0; i < rows.Length; i++)
-        {
-            x.AsSpan(ws.Last[i] * d, d).CopyTo(lastHidden.AsSpan(i * d, d));
-            _lengths[rows[i]] += tokens[i].Count;
-        }
-
-        Ops.RmsNorm(lastHidden, _model.P("norm"), ws.Normed, inv, rows.Length, d, cfg.NormEps);
-        _model.HeadForward(ws.Normed, ws.Logits, rows.Length);
-        return ws.Logits;
-    }
-
-    /// <summary>
-    /// One query row against <paramref name="count"/> cached positions, every head: o_h = softmax(q_h·K_hᵀ·scale)·V_h. Keys
-    /// and values are [count, heads·headDim] rows.
-    /// </summary>
-    /// <remarks>Four keys (and four 8-lane output slices) at a time keep independent FMA chains in flight.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Attend(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, int count, int heads, int headDim, float scale, Span<float> scores, Span<float> o)
-    {
-        var d = heads * headDim;
-        if (q.Length < d || o.Length < d || keys.Length < count * d || values.Length < count * d || scores.Length < count)
-        {
-            throw new ArgumentException("Attention operands are smaller than the head layout needs.");
-        }
-
-        var w = Vector256<float>.Count;
-        var vectorEnd = headDim - headDim % w;
-        ref var qRef = ref MemoryMarshal.GetReference(q);
-        ref var kRef = ref MemoryMarshal.GetReference(keys);
-        ref var vRef = ref MemoryMarshal.GetReference(values);
-        ref var oRef = ref MemoryMarshal.GetReference(o);
-        var probs = scores[..count];
-        for (var h = 0; h < heads; h++)
-        {
-            var head = h * headDim;
-            var j = 0;
-            for (; j + 4 <= count; j += 4)
-            {
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                var key = j * d + head;
-                for (var c = 0; c < vectorEnd; c += w)
-                {
-                    var qv = Vector256.LoadUnsafe(ref qRef, (nuint)(head + c));
-                    a0 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref kRef, (nuint)(key + c)), a0);
-                    a1 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref kRef, (nuint)(key + d + c)), a1);
-                    a2 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref kRef, (nuint)(key + 2 * d + c)), a2);
-                    a3 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref kRef, (nuint)(key + 3 * d + c)), a3);
-                }
-
-                probs[j] = (Vector256.Sum(a0) + TailDot(q, keys, head, key, vectorEnd, headDim)) * scale;
-                probs[j + 1] = (Vector256.Sum(a1) + TailDot(q, keys, head, key + d, vectorEnd, headDim)) * scale;
-                probs[j + 2] = (Vector256.Sum(a2) + TailDot(q, keys, head, key + 2 * d, vectorEnd, headDim)) * scale;
-                probs[j + 3] = (Vector256.Sum(a3) + TailDot(q, keys, head, key + 3 * d, vectorEnd, headDim)) * scale;
-            }
-
-            for (; j < count; j++)
-            {
-                var key = j * d + head;
-                var acc = Vector256<float>.Zero;
-                for (var c = 0; c < vectorEnd; c += w)
-                {
-                    acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref qRef, (nuint)(head + c)), Vector256.LoadUnsafe(ref kRef, (nuint)(key + c)), acc);
-                }
-
-                probs[j] = (Vector256.Sum(acc) + TailDot(q, keys, head, key, vectorEnd, headDim)) * scale;
-            }
-
-            // Subtracting the maximum keeps exp() finite for sharp heads.
-            var inv = 1f / Ops.ExpShiftedInPlace(probs, TensorPrimitives.Max(probs));
-            var col = 0;
-            for (; col + 4 * w <= vectorEnd; col += 4 * w)
-            {
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                for (var jj = 0; jj < count; jj++)
-                {
-                    var p = Vector256.Create(probs[jj]);
-                    var row = (nuint)(jj * d + head + col);
-                    a0 = Vector256.FusedMultiplyAdd(p, Vector256.LoadUnsafe(ref vRef, row), a0);
-                    a1 = Vector256.FusedMultiplyAdd(p, Vector256.LoadUnsafe(ref vRef, row + (nuint)w), a1);
-                    a2 = Vector256.FusedMultiplyAdd(p, Vector256.LoadUnsafe(ref vRef, row + (nuint)(2 * w)), a2);
-                    a3 = Vector256.FusedMultiplyAdd(p, Vector256.LoadUnsafe(ref vRef, row + (nuint)(3 * w)), a3);
-                }
-
-                var dst = (nuint)(head + col);
-                (a0 * inv).StoreUnsafe(ref oRef, dst);
-                (a1 * inv).StoreUnsafe(ref oRef, dst + (nuint)w);
-                (a2 * inv).StoreUnsafe(ref oRef, dst + (nuint)(2 * w));
-                (a3 * inv).StoreUnsafe(ref oRef, dst + (nuint)(3 * w));
-            }
-
-            for (; col < vectorEnd; col += w)
-            {
-                var acc = Vector256<float>.Zero;
-                for (var jj = 0; jj < count; jj++)
-                {
-                    acc = Vector256.FusedMultiplyAdd(Vector256.Create(probs[jj]), Vector256.LoadUnsafe(ref vRef, (nuint)(jj * d + head + col)), acc);
-                }
-
-                (acc * inv).StoreUnsafe(ref oRef, (nuint)(head + col));
-            }
-
-            for (; col < headDim; col++)
-            {
-                var acc = 0f;
-                for (var jj = 0; jj < count; jj++)
-                {
-                    acc += probs[jj] * values[jj * d + head + col];
-                }
-
-                o[head + col] = acc * inv;
-            }
-        }
-    }
-
-    private static float TailDot(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, int qOffset, int kOffset, int from, int to)
-    {
-        var sum = 0f;
-        for (var c = from; c < to; c++)
-        {
-            sum += q[qOffset + c] * keys[kOffset + c];
-        }
-
-        return sum;
-    }
-}
-
-/// <summary>Activations of one decoding step, kept across steps (the prompt step is the largest).</summary>
-internal sealed class StepWorkspace(TransformerConfig config, int tokens, int rows)
-{
-    public int Tokens { get; } = tokens;
-
-    public int Rows { get; } = rows;
-
-    public int[] RowOf { get; } = new int[tokens];
-
-    public int[] Positions { get; } = new int[tokens];
-
-    public int[] Last { get; } = new int[rows];
-
-    public float[] X { get; } = new float[tokens * config.ModelDim];
-
-    public float[] H { get; } = new float[tokens * config.ModelDim];
-
-    public float[] Q { get; } = new float[tokens * config.ModelDim];
-
-    public float[] K { get; } = new float[tokens * config.ModelDim];
-
-    public float[] V { get; } = new float[tokens * config.ModelDim];
-
-    public float[] O { get; } = new float[tokens * config.ModelDim];
-
-    public float[] Gate { get; } = new float[tokens * config.FfnDim];
-
-    public float[] Up { get; } = new float[tokens * config.FfnDim];
-
-    public float[] InvRms { get; } = new float[Math.Max(tokens, rows)];
-
-    public float[] LastHidden { get; } = new float[rows * config.ModelDim];
-
-    public float[] Normed { get; } = new float[rows * config.ModelDim];
-
-    public float[] Logits { get; } = new float[rows * config.VocabSize];
 }

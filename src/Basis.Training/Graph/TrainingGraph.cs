@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using Akka;
 using Akka.Actor;
 using Akka.Streams;
